@@ -55,8 +55,9 @@ class Limits:
 class RunSpec:
     """One program to run: its files, the entry file, initial stdin, argv, language and limits.
 
-    ``stdin`` is written before the program starts. With ``stdin_open`` the program's stdin stays open for
-    :meth:`execution.protocol.Sandbox.send_stdin` (interactive ``input()``); otherwise it ends after ``stdin``.
+    ``stdin`` is written before the program starts. With ``stdin_open`` the program's stdin stays open
+    for :meth:`execution.protocol.Sandbox.send_stdin` (interactive ``input()``); otherwise it ends after
+    ``stdin``.
     """
 
     files: Mapping[str, str]

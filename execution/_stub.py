@@ -1,0 +1,113 @@
+# ruff: noqa: SIM105  (runs in the box before the user program: keeps its imports minimal)
+"""In-box stub: runs inside the sandbox as the unprivileged user, before and around the user's program.
+
+Warm phase: import the preloaded modules, write one ACK byte (0x06) to stdout, block on stdin.
+Run phase: read ``<length>\\n<json>`` from fd 0 ({"files": {...}, "entry": ..., "args": [...]}), write
+the files into the private work directory, then run the entry file as ``__main__``. The rest of stdin
+is the program's.
+A traceback shows only the user's frames. Standard library only; this file is copied into the box read-only.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+
+def _read_exact(n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(0, n - len(buf))
+        if not chunk:
+            os._exit(0)
+        buf += chunk
+    return bytes(buf)
+
+
+def _read_request() -> dict[str, Any]:
+    header = bytearray()
+    while not header.endswith(b"\n"):
+        c = os.read(0, 1)
+        if not c or len(header) > 20:
+            os._exit(0)
+        header += c
+    import json
+
+    req: dict[str, Any] = json.loads(_read_exact(int(header)))
+    return req
+
+
+def _write_files(workdir: str, files: dict[str, str]) -> None:
+    for rel, content in files.items():
+        path = os.path.join(workdir, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(content)
+
+
+def _exit_code(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        print(code, file=sys.stderr)
+    except Exception:
+        pass
+    return 1
+
+
+def main() -> None:
+    workdir, packages, preload = sys.argv[1], sys.argv[2], sys.argv[3]
+    for name in filter(None, preload.split(",")):
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    import runpy
+    import traceback
+
+    os.write(1, b"\x06")
+    req = _read_request()
+    try:
+        _write_files(workdir, req["files"])
+    except OSError as e:
+        sys.stderr.write(f"could not write the program's files: {e}\n")
+        os._exit(1)
+    entry = os.path.join(workdir, req["entry"])
+    sys.argv = [entry, *req.get("args", [])]
+    sys.path[:] = [os.path.dirname(entry), *filter(None, packages.split(":")), *sys.path[1:]]
+    os.chdir(workdir)
+    code = 0
+    try:
+        runpy.run_path(entry, run_name="__main__")
+    except SystemExit as e:
+        code = _exit_code(e)
+    except BaseException as e:
+        tb = e.__traceback__
+        while tb is not None and not tb.tb_frame.f_code.co_filename.startswith(workdir + "/"):
+            tb = tb.tb_next
+        try:
+            traceback.print_exception(type(e), e, tb, file=sys.__stderr__)
+        except Exception:
+            pass
+        code = 1
+    import threading
+
+    if threading.active_count() > 1:
+        sys.exit(code)  # let the interpreter join the program's threads, as plain `python` would
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)
+
+
+main()

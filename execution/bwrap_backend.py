@@ -1,0 +1,121 @@
+"""``bwrap`` backend: bubblewrap namespaces (user, pid, net, ipc, uts, mount, cgroup) + our cgroup + rlimits +
+a libseccomp filter, launched as the unprivileged sandbox uid (never root mapped to root).
+
+Inside: the host's ``/usr`` read-only, a read-only root, private size-capped tmpfs ``/work``, ``/tmp`` and
+``/dev/shm``, a fresh ``/proc`` of the box's own pid namespace, no network interface but a down loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from execution import cgroups, seccomp
+from execution.languages import get_language
+from execution.process import ProcessSandbox
+from execution.runtime import BOX_ENV, BOX_PACKAGES_DIR, BOX_STUB_DIR, BOX_WORKDIR, stub_dir
+from execution.types import Limits
+
+BWRAP = os.environ.get("CLASSROOM_EXEC_BWRAP", "bwrap")
+
+
+def box_command(language: str) -> list[str]:
+    """The command run inside the box: the interpreter running the stub, told where things are."""
+    lang = get_language(language)
+    pkgs = ":".join(f"{BOX_PACKAGES_DIR}/{i}" for i in range(len(lang.packages)))
+    return [
+        lang.interpreter,
+        *lang.flags,
+        f"{BOX_STUB_DIR}/stub.py",
+        BOX_WORKDIR,
+        pkgs,
+        ",".join(lang.preload),
+    ]
+
+
+class BwrapBackend:
+    name = "bwrap"
+    strength = 2
+
+    def unavailable_reason(self) -> tuple[str, str] | None:
+        if shutil.which(BWRAP) is None:
+            return "bubblewrap is not installed", "apt-get install bubblewrap (scripts/install-system.sh)"
+        if os.geteuid() != 0:
+            return "needs root to create cgroups and drop to the sandbox uid", "run the server as root"
+        try:
+            cgroups.check_usable()
+        except Exception as e:
+            return f"cgroups unusable: {e}", "mount cgroup v1 (memory,pids,cpu) or v2 at /sys/fs/cgroup"
+        return None
+
+    def argv(self, limits: Limits, language: str, fds: list[int]) -> tuple[list[str], list[int]]:
+        lang = get_language(language)
+        seccomp_fd = seccomp.bpf_fd()
+        fds = [*fds, seccomp_fd]
+        tmpfs = str(limits.tmpfs_bytes)
+        argv = [
+            shutil.which(BWRAP) or BWRAP,
+            "--unshare-user",
+            "--disable-userns",
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--clearenv",
+            "--hostname",
+            "sandbox",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--symlink",
+            "usr/bin",
+            "/bin",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--symlink",
+            "usr/lib64",
+            "/lib64",
+            "--symlink",
+            "usr/sbin",
+            "/sbin",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--size",
+            tmpfs,
+            "--tmpfs",
+            "/tmp",
+            "--size",
+            tmpfs,
+            "--tmpfs",
+            "/dev/shm",
+            "--size",
+            tmpfs,
+            "--tmpfs",
+            BOX_WORKDIR,
+            "--ro-bind",
+            str(stub_dir()),
+            BOX_STUB_DIR,
+        ]
+        for i, path in enumerate(lang.packages):
+            argv += ["--ro-bind", path, f"{BOX_PACKAGES_DIR}/{i}"]
+        for k, v in BOX_ENV.items():
+            argv += ["--setenv", k, v]
+        argv += [
+            "--remount-ro",
+            "/",
+            "--chdir",
+            BOX_WORKDIR,
+            "--seccomp",
+            str(seccomp_fd),
+            "--",
+            *box_command(language),
+        ]
+        return argv, fds
+
+    def sandbox(self, limits: Limits, language: str = "python") -> ProcessSandbox:
+        get_language(language)
+        return ProcessSandbox(self.name, limits, lambda fds: self.argv(limits, language, fds))

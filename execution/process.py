@@ -1,0 +1,280 @@
+"""The sandbox life cycle shared by the process backends (bwrap, nsjail): a confined process tree in its own
+cgroup, spoken to over its stdin/stdout/stderr pipes.
+
+The backend supplies the argv that builds the box; this module owns start (launch + wait for the in-box
+stub's ACK), run (send the program, stream output, enforce wall/CPU/output limits, decide the verdict) and
+close (kill the whole cgroup, remove it). The box's filesystem is tmpfs in its own mount namespace, so no
+file of a run outlives its processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+
+from execution.cgroups import Cgroup
+from execution.errors import SandboxError, SandboxStateError
+from execution.output import OutputCapture
+from execution.runtime import BOX_WORKDIR, LAUNCHER_ENV, launcher_prefix, prlimit_args
+from execution.tracebacks import parse_python_error
+from execution.types import Chunk, Limits, OnChunk, RunResult, RunSpec, Stream, Verdict
+
+START_TIMEOUT = 10.0
+_ACK = b"\x06"
+_CPU_POLL = 0.1
+
+
+def encode_request(spec: RunSpec) -> bytes:
+    req = json.dumps({"files": dict(spec.files), "entry": spec.entry, "args": list(spec.args)}).encode()
+    return f"{len(req)}\n".encode() + req
+
+
+async def deliver(on_chunk: OnChunk | None, chunk: Chunk) -> None:
+    if on_chunk is not None:
+        res = on_chunk(chunk)
+        if inspect.isawaitable(res):
+            await res
+
+
+def decide_verdict(
+    *,
+    reason: Verdict | None,
+    returncode: int | None,
+    oom_kills: int,
+    cpu_ms: float,
+    limits: Limits,
+    stderr_tail: str,
+) -> tuple[Verdict, int | None, int | None]:
+    """(verdict, exit_code, signal) from how the run was stopped and what the kernel counted."""
+    code: int | None = returncode
+    sig: int | None = None
+    if returncode is not None and returncode < 0:
+        code, sig = None, -returncode
+    elif returncode is not None and 128 < returncode <= 128 + 64:
+        # bwrap/nsjail report a child killed by signal N as 128+N
+        code, sig = None, returncode - 128
+    if reason is not None:
+        return reason, code, sig
+    if oom_kills > 0:
+        return Verdict.MEMORY_LIMIT, code, sig
+    if sig == signal.SIGXCPU or cpu_ms > limits.cpu_seconds * 1000:
+        return Verdict.TIME_LIMIT, code, sig
+    if sig is not None or code != 0:
+        if "\nMemoryError" in "\n" + stderr_tail:
+            return Verdict.MEMORY_LIMIT, code, sig
+        return Verdict.RUNTIME_ERROR, code, sig
+    return Verdict.OK, code, sig
+
+
+class ProcessSandbox:
+    """A :class:`~execution.protocol.Sandbox` whose box is a process tree launched by ``box_argv``."""
+
+    def __init__(
+        self, backend: str, limits: Limits, box_argv: Callable[[list[int]], tuple[list[str], list[int]]]
+    ):
+        self.backend = backend
+        self.limits = limits
+        self._box_argv = box_argv
+        self._state = "new"
+        self._cgroup: Cgroup | None = None
+        self._proc: asyncio.subprocess.Process | None = None
+        self._stop = asyncio.Event()
+        self._reason: Verdict | None = None
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def cgroup(self) -> Cgroup | None:
+        return self._cgroup
+
+    async def __aenter__(self) -> ProcessSandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        if self._state != "new":
+            raise SandboxStateError(f"start() on a {self._state} sandbox")
+        self._state = "starting"
+        fds: list[int] = []
+        try:
+            self._cgroup = Cgroup.create(self.limits)
+            argv, fds = self._box_argv(fds)
+            rl = prlimit_args(self.limits.cpu_seconds, self.limits.file_size_bytes)
+            self._proc = await asyncio.create_subprocess_exec(
+                *launcher_prefix(self._cgroup.procs_files, rl),
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=LAUNCHER_ENV,
+                pass_fds=fds,
+                start_new_session=True,
+                limit=1 << 16,
+            )
+            for fd in fds:
+                os.close(fd)
+            fds = []
+            assert self._proc.stdout is not None
+            try:
+                ack = await asyncio.wait_for(self._proc.stdout.readexactly(1), START_TIMEOUT)
+            except (asyncio.IncompleteReadError, TimeoutError):
+                ack = b""
+            if ack != _ACK:
+                err = b""
+                if self._proc.stderr is not None:
+                    with contextlib.suppress(TimeoutError):
+                        err = await asyncio.wait_for(self._proc.stderr.read(4096), 1.0)
+                raise SandboxError(
+                    f"{self.backend} sandbox did not start: {err.decode(errors='replace').strip()}"
+                )
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            await self.close()
+            raise
+        self._state = "warm"
+
+    def alive(self) -> bool:
+        return self._state == "warm" and self._proc is not None and self._proc.returncode is None
+
+    async def send_stdin(self, data: str | bytes) -> None:
+        proc = self._proc
+        if self._state != "running" or proc is None or proc.stdin is None or proc.stdin.is_closing():
+            return
+        proc.stdin.write(data.encode() if isinstance(data, str) else data)
+        with contextlib.suppress(ConnectionError, BrokenPipeError):
+            await proc.stdin.drain()
+
+    async def close_stdin(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.stdin is not None and not proc.stdin.is_closing():
+            proc.stdin.close()
+
+    def cancel(self) -> None:
+        self._stop_with(Verdict.CANCELLED)
+
+    def _stop_with(self, reason: Verdict) -> None:
+        if self._reason is None:
+            self._reason = reason
+        self._stop.set()
+
+    async def run(self, spec: RunSpec, on_chunk: OnChunk | None = None) -> RunResult:
+        if self._state != "warm":
+            raise SandboxStateError(f"run() on a {self._state} sandbox")
+        if spec.limits != self.limits:
+            raise SandboxStateError("the spec's limits differ from the sandbox's")
+        proc, cg = self._proc, self._cgroup
+        assert (
+            proc is not None
+            and proc.stdin is not None
+            and proc.stdout is not None
+            and proc.stderr is not None
+        )
+        assert cg is not None
+        self._state = "running"
+        cap = OutputCapture(self.limits.output_bytes)
+        base = cg.usage()
+        t0 = time.monotonic()
+
+        async def pump(stream: Stream, reader: asyncio.StreamReader) -> None:
+            while data := await reader.read(65536):
+                kept = cap.feed(stream, data)
+                if kept:
+                    await deliver(on_chunk, Chunk(stream, kept, (time.monotonic() - t0) * 1000))
+                if cap.exceeded:
+                    self._stop_with(Verdict.OUTPUT_LIMIT)
+
+        async def watch_cpu() -> None:
+            limit_ns = self.limits.cpu_seconds * 1e9
+            while True:
+                await asyncio.sleep(_CPU_POLL)
+                if cg.usage().cpu_ns - base.cpu_ns > limit_ns:
+                    self._stop_with(Verdict.TIME_LIMIT)
+                    return
+
+        if self._reason is None:  # cancelled before it began: send nothing
+            with contextlib.suppress(ConnectionError):
+                proc.stdin.write(encode_request(spec) + spec.stdin.encode())
+                if not spec.stdin_open:
+                    proc.stdin.close()
+        pumps = [
+            asyncio.ensure_future(pump("stdout", proc.stdout)),
+            asyncio.ensure_future(pump("stderr", proc.stderr)),
+        ]
+        exited = asyncio.ensure_future(proc.wait())
+        stopper = asyncio.ensure_future(self._stop.wait())
+        cpu = asyncio.ensure_future(watch_cpu())
+        try:
+            done, _ = await asyncio.wait(
+                {exited, stopper}, timeout=self.limits.wall_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            if exited not in done and self._reason is None:
+                self._stop_with(Verdict.TIME_LIMIT)
+            wall_ms = (time.monotonic() - t0) * 1000
+            # Everything in the group dies now, whatever the reason: no process outlives its run.
+            cg.kill_all()
+            returncode = await asyncio.wait_for(exited, 5.0)
+            _, pending = await asyncio.wait(pumps, timeout=2.0)
+            for p in pending:
+                p.cancel()
+        finally:
+            for t in (stopper, cpu, exited, *pumps):
+                t.cancel()
+        usage = cg.usage()
+        cpu_ms = (usage.cpu_ns - base.cpu_ns) / 1e6
+        err = cap.streams["stderr"]
+        verdict, code, sig = decide_verdict(
+            reason=self._reason,
+            returncode=returncode,
+            oom_kills=usage.oom_kills - base.oom_kills,
+            cpu_ms=cpu_ms,
+            limits=self.limits,
+            stderr_tail=err.tail_text(),
+        )
+        self._state = "finished"
+        out = cap.streams["stdout"]
+        return RunResult(
+            verdict=verdict,
+            exit_code=code,
+            signal=sig,
+            wall_ms=wall_ms,
+            cpu_ms=cpu_ms,
+            peak_memory_bytes=usage.peak_memory_bytes,
+            stdout=out.text(),
+            stderr=err.text(),
+            stdout_truncated=out.truncated,
+            stderr_truncated=err.truncated,
+            error=parse_python_error(err.tail_text(), BOX_WORKDIR) if verdict != Verdict.OK else None,
+        )
+
+    async def close(self) -> None:
+        if self._state == "closed":
+            return
+        self._state = "closed"
+        proc, cg = self._proc, self._cgroup
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        if cg is not None:
+            await asyncio.to_thread(cg.remove)
+        if proc is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 5.0)
+            if proc.stdin is not None:
+                proc.stdin.close()
+            # the transport holds the pipes; let it notice the child is gone before we drop it
+            await asyncio.sleep(0)
+
+    def describe(self) -> Sequence[str]:
+        return [self.backend, self._state]
