@@ -7,14 +7,18 @@ configuration at import time.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.table import Table
 
 from classroom.errors import SettingsError
 
@@ -22,7 +26,7 @@ from classroom.errors import SettingsError
 SQLITE_TIMEOUT_SECONDS = 30
 
 
-def engine_from_url(url: str) -> Engine:
+def engine_from_url(url: str) -> Engine[Any]:
     """An unstarted engine for ``sqlite:///PATH`` or ``postgres://USER[:PASS]@HOST[:PORT]/DB``."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
@@ -36,18 +40,19 @@ def engine_from_url(url: str) -> Engine:
     raise SettingsError(f"CLASSROOM_DATABASE_URL={url!r} is not allowed: expected sqlite:// or postgres://")
 
 
-def bind(engine: Engine) -> None:
+def bind(engine: Engine[Any]) -> None:
     """Make every table (ours and piccolo's migration table) and piccolo's engine finder use ``engine``."""
     from classroom import piccolo_conf
     from classroom.tables import TABLES
 
     os.environ.setdefault("PICCOLO_CONF", "classroom.piccolo_conf")
     piccolo_conf.DB = engine
-    for table in (*TABLES, Migration):
+    tables: list[type[Table]] = [*TABLES, Migration]
+    for table in tables:
         table._meta.db = engine
 
 
-async def migrate(engine: Engine) -> list[str]:
+async def migrate(engine: Engine[Any]) -> list[str]:
     """Bring the schema up to date; return the names of the migrations that ran now."""
     from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 
@@ -56,7 +61,9 @@ async def migrate(engine: Engine) -> list[str]:
         # WAL lets readers proceed while the persistence log writes.
         await engine.run_ddl("PRAGMA journal_mode=WAL")
     before = set(await _applied())
-    result = await ForwardsMigrationManager(app_name="classroom", migration_id="all", fake=False).run()
+    # piccolo narrates each step on stdout; the caller reports what ran instead.
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = await ForwardsMigrationManager(app_name="classroom", migration_id="all", fake=False).run()
     if not result.success:
         raise RuntimeError(f"database migration failed: {result.message}")
     return sorted(set(await _applied()) - before)
@@ -68,17 +75,17 @@ async def _applied() -> list[str]:
     return list(await Migration.get_migrations_which_ran(app_name="classroom"))
 
 
-async def start(engine: Engine) -> None:
+async def start(engine: Engine[Any]) -> None:
     """Open the connection pool (PostgreSQL); SQLite connects per query."""
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=10)
 
 
-async def stop(engine: Engine) -> None:
+async def stop(engine: Engine[Any]) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
 
 
-async def ping(engine: Engine) -> None:
+async def ping(engine: Engine[Any]) -> None:
     """Raise if the database cannot answer a trivial query."""
     await engine.run_ddl("SELECT 1")

@@ -11,6 +11,7 @@ import secrets
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from piccolo.engine.base import Engine
@@ -29,8 +30,7 @@ def anyio_backend() -> str:
 
 
 def _psql(sql: str) -> None:
-    subprocess.run(["psql", POSTGRES_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True,
-                   capture_output=True)
+    subprocess.run(["psql", POSTGRES_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True, capture_output=True)
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +47,7 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def _postgres_engine(postgres_url: str) -> AsyncIterator[Engine]:
+async def _postgres_engine(postgres_url: str) -> AsyncIterator[Engine[Any]]:
     engine = db.engine_from_url(postgres_url)
     await db.start(engine)
     await db.migrate(engine)
@@ -55,13 +55,13 @@ async def _postgres_engine(postgres_url: str) -> AsyncIterator[Engine]:
     await db.stop(engine)
 
 
-async def _truncate(engine: Engine) -> None:
+async def _truncate(engine: Engine[Any]) -> None:
     names = ", ".join(t._meta.tablename for t in TABLES)
     await engine.run_ddl(f"TRUNCATE {names} CASCADE")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine[Any]]:
     """A migrated, empty, bound database: a fresh SQLite file, or the session's PostgreSQL database truncated.
 
     Tests that take this fixture run once per engine.
@@ -78,7 +78,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 @pytest.fixture
-async def sqlite_database(tmp_path: Path) -> AsyncIterator[Engine]:
+async def sqlite_database(tmp_path: Path) -> AsyncIterator[Engine[Any]]:
     """A migrated, bound SQLite database for tests that are not about the engine."""
     engine = db.engine_from_url(f"sqlite:///{tmp_path / 'test.sqlite'}")
     await db.migrate(engine)

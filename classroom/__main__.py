@@ -1,0 +1,7 @@
+"""``python -m classroom`` is the ``classroom`` command."""
+
+import sys
+
+from classroom.cli import main
+
+sys.exit(main())

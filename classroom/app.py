@@ -1,0 +1,74 @@
+"""The app factory: builds the Starlette app from settings; its lifespan owns every background resource.
+
+Start order: database → Redis (if configured) → Ray → sandbox probe → services that use them. Stop runs in
+reverse; each stop gets an equal share of ``CLASSROOM_SHUTDOWN_SECONDS`` so a hung resource cannot hold the
+process past the bound (uvicorn turns SIGTERM/SIGINT into the lifespan's shutdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from classroom import components, health, openapi
+from classroom.components import Component
+from classroom.http import EXCEPTION_HANDLERS
+from classroom.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def build_components(settings: Settings) -> list[Component]:
+    found: list[Component] = [components.Database(settings)]
+    if settings.redis_url:
+        found.append(components.Redis(settings.redis_url))
+    if settings.start_ray:
+        found.append(components.Ray(settings))
+    return found
+
+
+async def _start_all(parts: list[Component]) -> list[Component]:
+    started: list[Component] = []
+    for part in parts:
+        log.info("starting %s", part.name)
+        await part.start()
+        started.append(part)
+    return started
+
+
+async def _stop_all(parts: list[Component], budget: float) -> None:
+    share = budget / max(1, len(parts))
+    for part in reversed(parts):
+        try:
+            await asyncio.wait_for(part.stop(), timeout=share)
+        except TimeoutError:
+            log.error("stopping %s took longer than %.1f s; abandoning it", part.name, share)
+        except Exception:
+            log.exception("stopping %s failed", part.name)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """A ready-to-serve ASGI app. Nothing starts until the lifespan runs."""
+    settings = settings or load_settings()
+    parts = build_components(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        started: list[Component] = []
+        try:
+            started = await _start_all(parts)
+            yield
+        finally:
+            await _stop_all(started, float(settings.shutdown_seconds))
+
+    routes: list[BaseRoute] = [*health.routes(), *openapi.routes()]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
+    app.state.settings = settings
+    app.state.components = parts
+    app.state.database = parts[0]
+    return app

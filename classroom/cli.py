@@ -1,0 +1,139 @@
+"""The ``classroom`` command: serve, migrate, doctor, admin, course, sandbox and worker.
+
+Every argument is validated; a bad one (or a bad ``CLASSROOM_*`` setting) prints one line to stderr and exits
+with status 2. Subcommands that talk to the database bind the engine from the settings first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from classroom.errors import ClassroomError, SettingsError
+from classroom.settings import Settings, load_settings
+
+EXIT_USAGE = 2
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from classroom.app import create_app
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=settings.shutdown_seconds,
+        ws_max_size=1024 * 1024,
+        proxy_headers=bool(settings.public_url),
+    )
+    return 0
+
+
+async def _with_database(settings: Settings, work: Callable[[], object]) -> None:
+    from classroom import db
+
+    engine = db.engine_from_url(settings.database_url)
+    await db.start(engine)
+    try:
+        await db.migrate(engine)
+        result = work()
+        if asyncio.iscoroutine(result):
+            await result
+    finally:
+        await db.stop(engine)
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from classroom import db
+
+    async def run() -> list[str]:
+        engine = db.engine_from_url(settings.database_url)
+        await db.start(engine)
+        try:
+            return await db.migrate(engine)
+        finally:
+            await db.stop(engine)
+
+    ran = asyncio.run(run())
+    print("applied: " + ", ".join(ran) if ran else "database is up to date")
+    return 0
+
+
+def _doctor(settings: Settings, args: argparse.Namespace) -> int:
+    from classroom import doctor
+
+    findings = doctor.run_all(settings)
+    print(doctor.render(findings))
+    return 0 if doctor.healthy(findings) else 1
+
+
+def _create_instructor(settings: Settings, args: argparse.Namespace) -> int:
+    from classroom import accounts
+    from classroom.passwords import MIN_LENGTH
+
+    password = args.password or os.environ.get("CLASSROOM_INSTRUCTOR_PASSWORD") or ""
+    if not password and sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.username} (at least {MIN_LENGTH} characters): ")
+    if len(password) < MIN_LENGTH:
+        raise SettingsError(f"--password: expected at least {MIN_LENGTH} characters")
+
+    async def work() -> None:
+        user = await accounts.create_password_user(
+            username=args.username,
+            display_name=args.name or args.username,
+            password=password,
+            role="admin" if args.admin else "instructor",
+            exist_ok=args.exist_ok,
+        )
+        print(f"{user.role} {args.username} ready (id {user.id})")
+
+    asyncio.run(_with_database(settings, work))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="classroom", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("serve", help="run the HTTP/WebSocket server").set_defaults(func=_serve)
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=_migrate)
+    sub.add_parser("doctor", help="report what this machine can do and how to fix what is missing").set_defaults(
+        func=_doctor
+    )
+    admin = sub.add_parser("admin", help="account administration").add_subparsers(
+        dest="admin", required=True, metavar="ACTION"
+    )
+    create = admin.add_parser("create-instructor", help="create an instructor (or admin) with a local password")
+    create.add_argument("username")
+    create.add_argument("--name", help="display name (default: the username)")
+    create.add_argument("--password", help="password (default: $CLASSROOM_INSTRUCTOR_PASSWORD or a prompt)")
+    create.add_argument("--admin", action="store_true", help="make an admin instead of an instructor")
+    create.add_argument("--exist-ok", action="store_true", help="succeed without change if the user exists")
+    create.set_defaults(func=_create_instructor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        code: int = args.func(settings, args)
+        return code
+    except ClassroomError as exc:
+        print(f"classroom: {exc.detail}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

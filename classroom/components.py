@@ -1,0 +1,142 @@
+"""The background resources the app owns, each a small component with a start, a stop and a health check.
+
+The lifespan (:mod:`classroom.app`) starts components in order and stops them in reverse, each stop bounded in
+time, so SIGTERM/SIGINT shut the server down cleanly. ``/readyz`` asks each component's :meth:`check`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from piccolo.engine.base import Engine
+
+from classroom import db
+from classroom.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    reason: str
+    detail: dict[str, Any] | None = None
+
+
+class Component(Protocol):
+    """A resource of the app. ``required`` components make ``/readyz`` answer 503 when they are down."""
+
+    name: str
+    required: bool
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def check(self) -> Health: ...
+
+
+class Database:
+    """The database engine: migrated and pooled at start."""
+
+    name = "database"
+    required = True
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine: Engine[Any] = db.engine_from_url(settings.database_url)
+        self.kind = "postgresql" if settings.is_postgres else "sqlite"
+
+    async def start(self) -> None:
+        await db.start(self.engine)
+        ran = await db.migrate(self.engine)
+        if ran:
+            log.info("database: applied migrations %s", ", ".join(ran))
+
+    async def stop(self) -> None:
+        await db.stop(self.engine)
+
+    async def check(self) -> Health:
+        try:
+            await asyncio.wait_for(db.ping(self.engine), timeout=3)
+        except Exception as exc:  # any failure of the ping is a reason to report, not to crash readyz
+            return Health(False, f"{self.kind}: {exc or type(exc).__name__}")
+        return Health(True, self.kind)
+
+
+class Redis:
+    """The optional Redis connection (cross-replica fan-out, shared rate limits)."""
+
+    name = "redis"
+    required = True
+
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as aioredis
+
+        self.url = url
+        self.client: aioredis.Redis = aioredis.Redis.from_url(url)
+
+    async def start(self) -> None:
+        await self.check()  # a first contact; failures show in /readyz rather than refusing to start
+
+    async def stop(self) -> None:
+        await self.client.aclose()
+
+    async def check(self) -> Health:
+        try:
+            await asyncio.wait_for(self.client.ping(), timeout=3)
+        except Exception as exc:
+            return Health(False, f"{type(exc).__name__}: {exc}")
+        return Health(True, "pong")
+
+
+class Ray:
+    """The Ray connection: a local Ray started in this process, or an existing cluster joined."""
+
+    name = "ray"
+    required = True
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.error: str | None = None
+
+    async def start(self) -> None:
+        from actors import cluster
+
+        try:
+            await asyncio.to_thread(
+                cluster.connect,
+                self.settings.ray_address,
+                self.settings.ray_namespace,
+                slots=self.settings.sandbox_slots,
+            )
+        except Exception as exc:
+            # The web edge still serves rooms without Ray; runs will answer 503 and /readyz says why.
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.error("ray: could not connect: %s", self.error)
+
+    async def stop(self) -> None:
+        from actors import cluster
+
+        await asyncio.to_thread(cluster.disconnect)
+
+    async def check(self) -> Health:
+        from actors import cluster
+
+        if self.error:
+            return Health(False, self.error)
+        try:
+            found = await asyncio.to_thread(cluster.info)
+        except Exception as exc:
+            return Health(False, f"{type(exc).__name__}: {exc}")
+        if found.slots <= 0:
+            return Health(
+                False, "no node offers a sandbox_slot: start one with `classroom worker`", {"nodes": found.nodes}
+            )
+        return Health(
+            True,
+            f"{found.nodes} node(s), {found.slots:g} sandbox slot(s)",
+            {"nodes": found.nodes, "slots": found.slots, "cpus": found.cpus},
+        )
