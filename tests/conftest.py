@@ -111,3 +111,22 @@ def settings(tmp_path: Path) -> Settings:
         },
         dotenv=None,
     )
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[None]:
+    """One local Ray for the whole test session (~4 s to start), with 2 sandbox slots.
+
+    Tests that need a different cluster shape (several nodes) run it in a subprocess of their own: one process
+    can hold only one Ray connection.
+    """
+    import ray
+
+    from actors import cluster
+
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 namespace=f"classroom-test-{secrets.token_hex(3)}", resources={cluster.SLOT_RESOURCE: 2})
+    yield
+    ray.shutdown()
