@@ -2,4 +2,81 @@
 
 A library: it imports neither Ray nor Starlette. A user's failure is a verdict in a result, never an
 exception; our own failures are the typed exceptions of :mod:`execution.errors`.
+
+Public face::
+
+    from execution import Limits, RunSpec, WarmPool, create_pool, probe_backends
+
+    pool = create_pool(backend="auto", size=2, limits=Limits())     # "bwrap" | "nsjail" | "docker" | "auto"
+    async with pool:                                                # self-test first; refuses if unconfined
+        result = await pool.run(RunSpec(files={"main.py": "print(1)"}), on_chunk)
+
+    # interactive / cancellable: hold the sandbox while the program runs
+    async with pool.acquire(spec.limits) as sandbox:
+        task = asyncio.create_task(sandbox.run(spec, on_chunk))     # spec.stdin_open=True
+        await sandbox.send_stdin("42\\n"); await sandbox.close_stdin(); sandbox.cancel()
+        result = await task
+
+    reports = await probe_backends()        # for `classroom doctor`; probe_backends_sync() outside a loop
+    get_backend("docker"); backend_names()
+    execution.docker_backend.build_image()  # for `classroom sandbox build-image`
+
+``on_chunk(Chunk(stream, data, t_ms))`` may be a plain function or a coroutine function.
+Backends: ``bwrap`` (bubblewrap), ``nsjail``, ``docker`` (optionally with gVisor ``runsc``); ``auto`` takes
+the strongest that passes its confinement self-test (see :mod:`execution.selftest`).
 """
+
+from execution.errors import (
+    BackendUnavailable,
+    ConfinementError,
+    ExecutionError,
+    PoolClosed,
+    SandboxError,
+    SandboxStateError,
+    UnknownBackend,
+    UnknownLanguage,
+)
+from execution.pool import WarmPool
+from execution.protocol import Backend, Sandbox, SelfTestReport
+from execution.registry import backend_names, get_backend, register_backend, resolve_backend
+from execution.selftest import BackendReport, probe_backends, probe_backends_sync, self_test
+from execution.types import Chunk, Limits, OnChunk, PythonError, RunResult, RunSpec, Verdict
+
+
+def create_pool(
+    backend: Backend | str = "auto", size: int = 2, limits: Limits | None = None, language: str = "python"
+) -> WarmPool:
+    """A warm pool (not started: use ``async with`` or ``await pool.start()``)."""
+    return WarmPool(backend, size=size, limits=limits, language=language)
+
+
+__all__ = [
+    "Backend",
+    "BackendReport",
+    "BackendUnavailable",
+    "Chunk",
+    "ConfinementError",
+    "ExecutionError",
+    "Limits",
+    "OnChunk",
+    "PoolClosed",
+    "PythonError",
+    "RunResult",
+    "RunSpec",
+    "Sandbox",
+    "SandboxError",
+    "SandboxStateError",
+    "SelfTestReport",
+    "UnknownBackend",
+    "UnknownLanguage",
+    "Verdict",
+    "WarmPool",
+    "backend_names",
+    "create_pool",
+    "get_backend",
+    "probe_backends",
+    "probe_backends_sync",
+    "register_backend",
+    "resolve_backend",
+    "self_test",
+]

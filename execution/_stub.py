@@ -1,7 +1,7 @@
 # ruff: noqa: SIM105  (runs in the box before the user program: keeps its imports minimal)
 """In-box stub: runs inside the sandbox as the unprivileged user, before and around the user's program.
 
-Warm phase: import the preloaded modules, write one ACK byte (0x06) to stdout, block on stdin.
+Warm phase: import the preloaded modules, write one ACK byte (0x06) to stdout and stderr, block on stdin.
 Run phase: read ``<length>\\n<json>`` from fd 0 ({"files": {...}, "entry": ..., "args": [...]}), write
 the files into the private work directory, then run the entry file as ``__main__``. The rest of stdin
 is the program's.
@@ -70,6 +70,8 @@ def main() -> None:
     import runpy
     import traceback
 
+    # ACK on both streams: the host discards whatever the launchers wrote before it (loader warnings).
+    os.write(2, b"\x06")
     os.write(1, b"\x06")
     req = _read_request()
     try:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import logging
 import os
 import signal
 import time
@@ -25,6 +26,7 @@ from execution.runtime import BOX_WORKDIR, LAUNCHER_ENV, launcher_prefix, prlimi
 from execution.tracebacks import parse_python_error
 from execution.types import Chunk, Limits, OnChunk, RunResult, RunSpec, Stream, Verdict
 
+log = logging.getLogger(__name__)
 START_TIMEOUT = 10.0
 _ACK = b"\x06"
 _CPU_POLL = 0.1
@@ -75,9 +77,7 @@ def decide_verdict(
 class ProcessSandbox:
     """A :class:`~execution.protocol.Sandbox` whose box is a process tree launched by ``box_argv``."""
 
-    def __init__(
-        self, backend: str, limits: Limits, box_argv: Callable[[list[int]], tuple[list[str], list[int]]]
-    ):
+    def __init__(self, backend: str, limits: Limits, box_argv: Callable[[list[int]], tuple[list[str], list[int]]]):
         self.backend = backend
         self.limits = limits
         self._box_argv = box_argv
@@ -125,25 +125,30 @@ class ProcessSandbox:
             for fd in fds:
                 os.close(fd)
             fds = []
-            assert self._proc.stdout is not None
+            assert self._proc.stdout is not None and self._proc.stderr is not None
             try:
                 ack = await asyncio.wait_for(self._proc.stdout.readexactly(1), START_TIMEOUT)
-            except (asyncio.IncompleteReadError, TimeoutError):
+                noise = await asyncio.wait_for(self._proc.stderr.readuntil(_ACK), START_TIMEOUT)
+                if len(noise) > 1:
+                    log.debug("%s launcher said: %r", self.backend, noise[:-1])
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
                 ack = b""
             if ack != _ACK:
                 err = b""
                 if self._proc.stderr is not None:
                     with contextlib.suppress(TimeoutError):
                         err = await asyncio.wait_for(self._proc.stderr.read(4096), 1.0)
-                raise SandboxError(
-                    f"{self.backend} sandbox did not start: {err.decode(errors='replace').strip()}"
-                )
+                raise SandboxError(f"{self.backend} sandbox did not start: {err.decode(errors='replace').strip()}")
         except BaseException:
             for fd in fds:
                 os.close(fd)
             await self.close()
             raise
         self._state = "warm"
+
+    def read_limits(self) -> dict[str, str]:
+        """The limits the kernel enforces on this sandbox's cgroup, read back."""
+        return self._cgroup.read_limits() if self._cgroup is not None else {}
 
     def alive(self) -> bool:
         return self._state == "warm" and self._proc is not None and self._proc.returncode is None
@@ -175,12 +180,7 @@ class ProcessSandbox:
         if spec.limits != self.limits:
             raise SandboxStateError("the spec's limits differ from the sandbox's")
         proc, cg = self._proc, self._cgroup
-        assert (
-            proc is not None
-            and proc.stdin is not None
-            and proc.stdout is not None
-            and proc.stderr is not None
-        )
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         assert cg is not None
         self._state = "running"
         cap = OutputCapture(self.limits.output_bytes)

@@ -121,7 +121,7 @@ def bpf_fd() -> int:
 
 def kafel_policy() -> str:
     """The same policy in nsjail's kafel language."""
-    names = ", ".join(DENIED)
+    names = ", ".join("umount" if n == "umount2" else n for n in DENIED)  # kafel's name for umount2
     ns = " || ".join(f"(flags & {flag:#x}) == {flag:#x}" for flag in _CLONE_NS_FLAGS)
     return (
         f"ERRNO({errno.EPERM}) {{ {names} }} "

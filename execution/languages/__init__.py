@@ -55,8 +55,6 @@ def get_language(name: str) -> Language:
         flags=tuple(data.get("flags", [])),
         packages=tuple(packages),
         preload=tuple(data.get("preload", [])),
-        selftest=SelfTest(
-            files=dict(st["files"]), stdin=st.get("stdin", ""), expect_stdout=st["expect_stdout"]
-        ),
+        selftest=SelfTest(files=dict(st["files"]), stdin=st.get("stdin", ""), expect_stdout=st["expect_stdout"]),
         docker_interpreter=data.get("docker_interpreter", "/usr/local/bin/python3"),
     )
