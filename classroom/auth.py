@@ -1,0 +1,152 @@
+"""Who is asking: the one check every HTTP route and WebSocket calls before touching anything.
+
+HTTP (:func:`require_user`) accepts, in this order:
+
+1. ``Authorization: Bearer <token>`` where the token is the ``CLASSROOM_ADMIN_TOKEN`` (acts as the built-in
+   ``admin-token`` admin user), a long-lived API token (``cr_...``), or an API JWT (``aud=classroom-api``).
+   Bearer requests carry no ambient authority, so they need no CSRF token.
+2. The ``classroom_session`` cookie. For unsafe methods (POST/PUT/PATCH/DELETE) the request must also carry
+   ``X-CSRF-Token`` equal to the ``classroom_csrf`` cookie *and* to the value signed into the session, and an
+   ``Origin`` header, when present, must be one of ``CLASSROOM_ALLOWED_ORIGINS``.
+
+WebSockets (:func:`websocket_user`) accept ``?token=`` (a short-lived JWT with ``aud=classroom-ws`` from
+``POST /api/tokens``) or the session cookie; a present ``Origin`` must be allowed (browsers always send it, so a
+foreign page cannot ride the cookie). Disabled users are unauthenticated everywhere.
+
+Errors: :class:`~classroom.errors.Unauthenticated` (401 / close 4401) when no valid credential is present,
+:class:`~classroom.errors.Forbidden` (403 / close 4403) for a CSRF or Origin failure.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from datetime import UTC, datetime
+
+from starlette.requests import HTTPConnection, Request
+from starlette.websockets import WebSocket
+
+from classroom import tokens
+from classroom.errors import Forbidden, Unauthenticated
+from classroom.settings import Settings
+from classroom.tables import ApiToken, User
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ADMIN_TOKEN_USERNAME = "admin-token"
+
+
+def settings_of(conn: HTTPConnection) -> Settings:
+    settings: Settings = conn.app.state.settings
+    return settings
+
+
+def issue_ws_token(settings: Settings, user: User) -> str:
+    """A JWT for one WebSocket connection: ``aud=classroom-ws``, valid :data:`tokens.WS_TOKEN_SECONDS`."""
+    return tokens.issue_jwt(settings, user.id, tokens.WS_AUDIENCE, tokens.WS_TOKEN_SECONDS)
+
+
+def issue_api_jwt(settings: Settings, user: User) -> str:
+    """A bearer JWT for HTTP API clients: ``aud=classroom-api``, valid :data:`tokens.API_JWT_SECONDS`."""
+    return tokens.issue_jwt(settings, user.id, tokens.API_AUDIENCE, tokens.API_JWT_SECONDS)
+
+
+async def load_user(user_id: uuid.UUID) -> User:
+    user = await User.objects().where(User.id == user_id).first().run()
+    if user is None or user.disabled:
+        raise Unauthenticated("this account no longer exists or is disabled")
+    return user
+
+
+async def admin_token_user() -> User:
+    """The persisted admin that ``CLASSROOM_ADMIN_TOKEN`` acts as (so audit rows and owners have a real id)."""
+    user = await User.objects().where(User.username == ADMIN_TOKEN_USERNAME).first().run()
+    if user is None:
+        user = User(
+            id=uuid.uuid4(),
+            username=ADMIN_TOKEN_USERNAME,
+            display_name="Admin (token)",
+            role="admin",
+            created_at=datetime.now(UTC),
+        )
+        await user.save().run()
+    return user
+
+
+async def _bearer_user(settings: Settings, token: str) -> User:
+    if settings.admin_token and hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+        return await admin_token_user()
+    if token.startswith(tokens.API_TOKEN_PREFIX):
+        row = (
+            await ApiToken.objects()
+            .where((ApiToken.token_hash == tokens.hash_api_token(token)) & (ApiToken.revoked == False))  # noqa: E712
+            .first()
+            .run()
+        )
+        if row is None:
+            raise Unauthenticated("unknown or revoked API token")
+        await ApiToken.update({ApiToken.last_used_at: datetime.now(UTC)}).where(ApiToken.id == row.id).run()
+        return await load_user(row.user)
+    if tokens.looks_like_jwt(token):
+        return await load_user(tokens.decode_jwt(settings, token, tokens.API_AUDIENCE))
+    raise Unauthenticated("the bearer token is not an API token or JWT of this server")
+
+
+def check_origin(settings: Settings, conn: HTTPConnection) -> None:
+    """A present ``Origin`` must be allowed; an absent one is a non-browser client (no ambient cookie risk)."""
+    origin = conn.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in settings.allowed_origins:
+        raise Forbidden(f"origin {origin!r} is not allowed (see CLASSROOM_ALLOWED_ORIGINS)")
+
+
+def check_csrf(conn: HTTPConnection, session: tokens.Session) -> None:
+    header = conn.headers.get(tokens.CSRF_HEADER, "")
+    cookie = conn.cookies.get(tokens.CSRF_COOKIE, "")
+    if not header:
+        raise Forbidden("missing X-CSRF-Token header: echo the classroom_csrf cookie on state-changing requests")
+    if not (hmac.compare_digest(header, cookie) and hmac.compare_digest(header, session.csrf)):
+        raise Forbidden("X-CSRF-Token does not match this session's classroom_csrf cookie")
+
+
+async def require_user(request: Request) -> User:
+    """The signed-in user of an HTTP request; see the module docstring for the accepted credentials."""
+    settings = settings_of(request)
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("expected 'Authorization: Bearer <token>'")
+        return await _bearer_user(settings, token.strip())
+    cookie = request.cookies.get(tokens.SESSION_COOKIE)
+    if not cookie:
+        raise Unauthenticated("sign in first (no session cookie or bearer token)")
+    session = tokens.read_session(settings, cookie)
+    if request.method in UNSAFE_METHODS:
+        check_origin(settings, request)
+        check_csrf(request, session)
+    return await load_user(session.user_id)
+
+
+async def optional_user(request: Request) -> User | None:
+    """The signed-in user, or None for an anonymous request (bad credentials still raise)."""
+    if request.headers.get("authorization") is None and not request.cookies.get(tokens.SESSION_COOKIE):
+        return None
+    return await require_user(request)
+
+
+async def websocket_user(websocket: WebSocket) -> User:
+    """The user of a WebSocket handshake (call before ``accept``); see the module docstring."""
+    settings = settings_of(websocket)
+    check_origin(settings, websocket)
+    token = websocket.query_params.get("token")
+    if token:
+        return await load_user(tokens.decode_jwt(settings, token, tokens.WS_AUDIENCE))
+    cookie = websocket.cookies.get(tokens.SESSION_COOKIE)
+    if not cookie:
+        raise Unauthenticated("sign in first: pass ?token= from POST /api/tokens or the session cookie")
+    return await load_user(tokens.read_session(settings, cookie).user_id)
+
+
+def require_role(user: User, *roles: str) -> None:
+    """Forbidden unless the user's global role is one of ``roles`` (admins always pass)."""
+    if user.role != "admin" and user.role not in roles:
+        raise Forbidden(f"this needs the {' or '.join(roles)} role")
