@@ -1,0 +1,121 @@
+// The room's shared document: a Y.Doc kept on this device (y-indexeddb) and synced with the server over
+// y-websocket. Every connection attempt fetches a fresh short-lived token; going offline pauses the socket and
+// edits keep landing in IndexedDB, merging when the connection comes back.
+
+import * as Y from "yjs";
+import { IndexeddbPersistence } from "y-indexeddb";
+import { WebsocketProvider } from "y-websocket";
+import { wsBase, wsToken } from "../api";
+
+export type ConnState = "connecting" | "online" | "offline" | "denied";
+
+export interface Person { name: string; color: string; colorLight: string }
+
+const PALETTE = ["#d6336c", "#1c7ed6", "#2b8a3e", "#e8590c", "#7048e8", "#0c8599", "#c2255c", "#5c940d"];
+
+export function personFor(id: string | number, name: string): Person {
+  let hash = 0;
+  for (const ch of String(id)) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  const color = PALETTE[hash % PALETTE.length];
+  return { name, color, colorLight: color + "33" };
+}
+
+export class RoomDoc {
+  readonly doc = new Y.Doc();
+  readonly files: Y.Map<Y.Text> = this.doc.getMap<Y.Text>("files");
+  readonly provider: WebsocketProvider;
+  readonly local: IndexeddbPersistence;
+  state: ConnState = "connecting";
+  detail = "";
+  private retries = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private connecting = false;
+  private listeners: ((state: ConnState, detail: string) => void)[] = [];
+  private syncedOnce: (() => void)[] = [];
+  hasSynced = false;
+
+  constructor(readonly roomId: string, me: Person) {
+    this.local = new IndexeddbPersistence(`classroom:${location.host}:room:${roomId}`, this.doc);
+    this.provider = new WebsocketProvider(wsBase() + "/collab", roomId, this.doc, { connect: false });
+    this.provider.awareness.setLocalStateField("user", me);
+    this.provider.on("status", ({ status }: { status: string }) => {
+      if (status === "connected") this.set("connecting", "Connected, syncing…");
+    });
+    this.provider.on("sync", (synced: boolean) => {
+      if (!synced) return;
+      this.retries = 0;
+      this.set("online", "");
+      if (!this.hasSynced) { this.hasSynced = true; this.syncedOnce.forEach((f) => f()); }
+    });
+    this.provider.on("connection-close", (event: CloseEvent | null) => {
+      // Take reconnecting over from y-websocket: every attempt needs a fresh token.
+      this.provider.shouldConnect = false;
+      if (!navigator.onLine) return this.set("offline", "");
+      const code = event?.code ?? 0;
+      if (code >= 4400 && code < 4500 && code !== 4401) {
+        return this.set("denied", event?.reason || "The server refused this room.");
+      }
+      this.set("connecting", "Reconnecting…");
+      this.schedule();
+    });
+    window.addEventListener("offline", () => {
+      clearTimeout(this.timer);
+      this.provider.disconnect();
+      this.set("offline", "");
+    });
+    window.addEventListener("online", () => { this.retries = 0; this.connect(); });
+    if (navigator.onLine) this.connect(); else this.set("offline", "");
+  }
+
+  onState(listener: (state: ConnState, detail: string) => void): void {
+    this.listeners.push(listener);
+    listener(this.state, this.detail);
+  }
+
+  /** Calls `f` once the first sync with the server has completed. */
+  whenSynced(f: () => void): void {
+    if (this.hasSynced) f(); else this.syncedOnce.push(f);
+  }
+
+  private set(state: ConnState, detail: string): void {
+    this.state = state;
+    this.detail = detail;
+    this.listeners.forEach((l) => l(state, detail));
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    const delay = Math.min(250 * 2 ** this.retries, 5000);
+    this.retries++;
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  async connect(): Promise<void> {
+    if (this.connecting || this.provider.ws) return;
+    this.connecting = true;
+    this.set("connecting", "Connecting…");
+    try {
+      this.provider.params = { token: await wsToken() };
+      this.provider.connect();
+    } catch {
+      if (navigator.onLine) this.schedule(); else this.set("offline", "");
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  /** The text of a file, creating it (empty) when this person may write. */
+  ensureFile(name: string): Y.Text {
+    let text = this.files.get(name);
+    if (!text) {
+      text = new Y.Text();
+      this.files.set(name, text);
+    }
+    return text;
+  }
+
+  fileNames(): string[] {
+    return [...this.files.keys()].sort((a, b) =>
+      a === "main.py" ? -1 : b === "main.py" ? 1 : a.localeCompare(b));
+  }
+}
