@@ -1,0 +1,158 @@
+"""One client connection: the transport seam (:class:`Channel`), the member's rights, and the read/write loops.
+
+The reader decodes each frame (pure :mod:`collab.protocol`), enforces the size and rate limits, and hands
+changes to the room; a protocol violation closes *this* connection with the error's close code and touches
+nothing else. The writer drains a per-connection queue, so the room never waits on a socket; a peer that reads
+too slowly is closed once its queue outgrows the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Protocol
+
+from collab import protocol
+from collab.errors import CollabError, MessageTooBig, RateLimited, SlowConsumer, UnsupportedData
+from collab.limits import Limits
+from collab.room import Room
+
+log = logging.getLogger(__name__)
+
+READ_ONLY_REASON = "this room is read-only for you: your edits are not shared and will be discarded"
+# An update with no structs and no deletions: what a client with nothing new answers to sync step 1.
+EMPTY_UPDATE = b"\x00\x00"
+
+
+class ChannelClosed(Exception):
+    """Raised by :meth:`Channel.recv` when the peer has gone."""
+
+
+class Channel(Protocol):
+    """A message transport (a WebSocket). ``recv`` returns one frame (bytes, or str for a text frame) and
+    raises ChannelClosed when the peer is gone; ``send`` may raise anything once the peer is gone."""
+
+    async def recv(self) -> bytes | str: ...
+
+    async def send(self, message: bytes) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """Who is connected and what they may do. Viewers receive everything and change nothing."""
+
+    user_id: str
+    name: str
+    can_write: bool
+
+
+class Connection:
+    """A member connected to a room through a channel; :meth:`run` returns when the connection is over."""
+
+    def __init__(self, channel: Channel, room: Room, member: Member, limits: Limits) -> None:
+        self.channel = channel
+        self.room = room
+        self.member = member
+        self._limits = limits
+        self._queue: deque[bytes] = deque()
+        self._queued_bytes = 0
+        self._wake = asyncio.Event()
+        self._failure: CollabError | None = None
+        self._tokens = float(limits.burst)
+        self._refilled = time.monotonic()
+        self._told_read_only = False
+
+    def push(self, message: bytes) -> None:
+        if self._failure is not None:
+            return
+        self._queued_bytes += len(message)
+        if self._queued_bytes > self._limits.max_queued_bytes:
+            self.stop(SlowConsumer(f"more than {self._limits.max_queued_bytes} bytes waiting to be read"))
+            return
+        self._queue.append(message)
+        self._wake.set()
+
+    def stop(self, reason: CollabError) -> None:
+        """Close this connection soon with ``reason``'s close code (used for slow peers and shutdown)."""
+        if self._failure is None:
+            self._failure = reason
+            self._queue.clear()
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Serve until the peer leaves or breaks a rule; close the channel with the matching code."""
+        self.room.join(self)
+        reader = asyncio.create_task(self._read())
+        writer = asyncio.create_task(self._write())
+        error: CollabError | None = None
+        try:
+            done, _ = await asyncio.wait((reader, writer), return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                exc = task.exception()
+                if isinstance(exc, CollabError):
+                    error = exc
+                elif exc is not None and not isinstance(exc, ChannelClosed):
+                    log.debug("connection to %s ended: %r", self.room.room_id, exc)
+        finally:
+            reader.cancel()
+            writer.cancel()
+            self.room.leave(self)
+            await asyncio.gather(reader, writer, return_exceptions=True)
+        if error is not None:
+            with contextlib.suppress(Exception):
+                await self.channel.close(error.close_code, error.detail[:120])
+
+    async def _write(self) -> None:
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+            if self._failure is not None:
+                raise self._failure
+            message = self._queue.popleft()
+            self._queued_bytes -= len(message)
+            await self.channel.send(message)
+
+    async def _read(self) -> None:
+        while True:
+            frame = await self.channel.recv()
+            if isinstance(frame, str):
+                raise UnsupportedData("text frames are not part of the y-websocket protocol")
+            if len(frame) > self._limits.max_message_bytes:
+                raise MessageTooBig(f"a message is larger than {self._limits.max_message_bytes} bytes")
+            self._take_token()
+            self._handle(protocol.decode(frame))
+
+    def _take_token(self) -> None:
+        now = time.monotonic()
+        rate, burst = self._limits.messages_per_second, self._limits.burst
+        self._tokens = min(burst, self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        if self._tokens < 1:
+            raise RateLimited(f"more than {rate:g} messages per second")
+        self._tokens -= 1
+
+    def _handle(self, message: protocol.Message) -> None:
+        room = self.room
+        if isinstance(message, protocol.Sync):
+            if message.step == protocol.SYNC_STEP1:
+                reply = protocol.handle_sync_message(message, room.doc)
+                if reply is not None:
+                    self.push(reply)
+            elif self.member.can_write:
+                room.apply(message.payload, self)
+            elif message.payload != EMPTY_UPDATE and not self._told_read_only:
+                self._told_read_only = True
+                self.push(protocol.permission_denied_message(READ_ONLY_REASON))
+        elif isinstance(message, protocol.Awareness):
+            room.relay_awareness(message.entries, self)
+        else:
+            states = room.awareness.snapshot()
+            if states:
+                self.push(protocol.awareness_message(protocol.encode_awareness(states)))
