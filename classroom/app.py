@@ -29,6 +29,7 @@ def build_components(settings: Settings) -> list[Component]:
         found.append(components.Redis(settings.redis_url))
     if settings.start_ray:
         found.append(components.Ray(settings))
+    found.append(components.Sandbox(settings))
     return found
 
 

@@ -7,6 +7,7 @@ time, so SIGTERM/SIGINT shut the server down cleanly. ``/readyz`` asks each comp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -140,3 +141,47 @@ class Ray:
             f"{found.nodes} node(s), {found.slots:g} sandbox slot(s)",
             {"nodes": found.nodes, "slots": found.slots, "cpus": found.cpus},
         )
+
+
+class Sandbox:
+    """This node's sandbox backend: the confinement self-test runs in the background at start.
+
+    Until it finishes, ``/readyz`` says so; if no backend passes, runs cannot be served and the reason is
+    reported (never an unsandboxed fallback).
+    """
+
+    name = "sandbox"
+    required = True
+
+    def __init__(self, settings: Settings) -> None:
+        self.choice = settings.sandbox_backend
+        self.task: asyncio.Task[None] | None = None
+        self.health = Health(False, "confinement self-test running")
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self._probe(), name="sandbox-self-test")
+
+    async def _probe(self) -> None:
+        import execution
+
+        try:
+            backend = await execution.resolve_backend(self.choice)
+            report = await execution.self_test(backend)
+        except Exception as exc:
+            self.health = Health(False, f"{type(exc).__name__}: {exc}")
+            return
+        if report.ok:
+            self.health = Health(
+                True, f"{backend.name}: self-test passed", {"backend": backend.name, **report.cgroup_limits}
+            )
+        else:
+            self.health = Health(False, f"{backend.name}: self-test failed: " + "; ".join(report.failures))
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+
+    async def check(self) -> Health:
+        return self.health

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import execution
 from classroom.settings import Settings
 
 
@@ -130,20 +131,28 @@ def ray(settings: Settings) -> Finding:
     )
 
 
-def sandboxes(settings: Settings) -> list[Finding]:
-    """Each backend with its self-test result (from the execution library's probe)."""
-    import execution
+def _selftest_summary(report: execution.BackendReport) -> str:
+    test = report.selftest
+    if test is None:
+        return report.reason or "not tested"
+    if not test.ok:
+        return "self-test FAILED: " + "; ".join(test.failures)
+    limits = ", ".join(f"{k}={v}" for k, v in sorted(test.cgroup_limits.items()))
+    return "self-test passed" + (f" (limits read back: {limits})" if limits else "")
 
+
+def sandboxes(settings: Settings) -> list[Finding]:
+    """Each backend with its confinement self-test result, then which one the server will use."""
+    reports = execution.probe_backends_sync()
     findings = []
-    for report in execution.probe_backends():
-        summary = report.reason if report.reason else "self-test passed"
-        if report.available and report.details:
-            summary += " (" + ", ".join(f"{k}={v}" for k, v in sorted(report.details.items())) + ")"
-        findings.append(Finding(f"sandbox:{report.name}", report.available, summary, report.fix, optional=True))
-    usable = [f for f in findings if f.ok]
+    for report in reports:
+        ok = report.available and report.selftest is not None and report.selftest.ok
+        fix = report.fix or ("see the failures above; the backend refuses to serve" if not ok else "")
+        findings.append(Finding(f"sandbox:{report.name}", ok, _selftest_summary(report), fix, optional=True))
+    usable = [f.area.split(":", 1)[1] for f in findings if f.ok]
     choice = settings.sandbox_backend
     if choice == "auto":
-        picked = usable[0].area.split(":")[1] if usable else None
+        picked = max(usable, key=lambda name: execution.get_backend(name).strength) if usable else None
         findings.append(
             Finding(
                 "sandbox",
@@ -153,7 +162,7 @@ def sandboxes(settings: Settings) -> list[Finding]:
             )
         )
     else:
-        ok = any(f.area == f"sandbox:{choice}" for f in usable)
+        ok = choice in usable
         findings.append(
             Finding(
                 "sandbox",

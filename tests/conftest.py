@@ -6,6 +6,8 @@ Each level uses the cheapest real thing: a fresh SQLite file per test, one fresh
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import secrets
 import subprocess
@@ -47,12 +49,14 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def _postgres_engine(postgres_url: str) -> AsyncIterator[Engine[Any]]:
+def _postgres_engine(postgres_url: str) -> Engine[Any]:
+    """The session's PostgreSQL engine, migrated once. No pool: each query connects, so the engine is not
+    tied to one event loop."""
     engine = db.engine_from_url(postgres_url)
-    await db.start(engine)
-    await db.migrate(engine)
-    yield engine
-    await db.stop(engine)
+    # Requested from inside an async fixture, where an event loop already runs: migrate on a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, db.migrate(engine)).result()
+    return engine
 
 
 async def _truncate(engine: Engine[Any]) -> None:
