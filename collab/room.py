@@ -50,6 +50,9 @@ class Room:
         self.since_snapshot = 0
         self.flush_lock = asyncio.Lock()
         self.idle_since: float | None = time.monotonic()
+        # Awareness entries forwarded / dropped as stale echoes (the O(N²) guard at work; read by tests, metrics).
+        self.awareness_relayed = 0
+        self.awareness_dropped = 0
         self._publish = publish
         self._origin: object = None
         self._subscription = doc.observe(self._on_change)
@@ -90,8 +93,10 @@ class Room:
     def relay_awareness(self, entries: list[Entry], origin: object) -> None:
         """Forward the entries that are news to every other peer (and replica); drop stale echoes."""
         fresh = self.awareness.accept(entries, origin)
+        self.awareness_dropped += len(entries) - len(fresh)
         if not fresh:
             return
+        self.awareness_relayed += len(fresh)
         update = protocol.encode_awareness(fresh)
         message = protocol.awareness_message(update)
         for peer in self.peers:

@@ -149,8 +149,7 @@ class PyClient:
                     self.awareness.extend(message.entries)
         except websockets.ConnectionClosed:
             pass
-        rcvd = self.ws.close_rcvd
-        self.closed = (rcvd.code, rcvd.reason) if rcvd else (None, "")
+        self.closed = (self.ws.close_code, self.ws.close_reason or "")
 
     def _apply_remote(self, message: protocol.Sync) -> None:
         if message.step == protocol.SYNC_STEP1:
