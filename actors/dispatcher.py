@@ -1,0 +1,362 @@
+"""The dispatcher: takes queued runs in fair order, runs each on a free execution slot, records the result once.
+
+It lives in the web process that owns the database queue (one per replica); the runs table is the truth and
+every transition is a conditional UPDATE (:mod:`actors.queue`), so several replicas' dispatchers never take the
+same run and a result is written at most once. Its memory (the queued runs, who is running) is a cache that
+the control loop reconciles with the table every tick.
+
+The control loop wakes on every submit and every finished run (no polling on the hot path) and at least every
+``tick_seconds`` to reconcile: slots with the cluster, expired leases back to the queue, own leases renewed,
+the queue re-read. It logs and carries on; it never dies. Every task it starts is its own and cancelled by
+:meth:`Dispatcher.stop`.
+
+Faults: a slot that dies mid-run (:class:`~actors.fleet.SlotFailure`) makes the run go back to the queue
+until ``max_attempts`` attempts, then it finishes ``internal_error`` with the reason. A dispatcher that dies
+stops renewing its leases; any dispatcher's next reconcile puts those runs back in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from actors import queue
+from actors.fairness import Fairness
+from actors.fleet import Fleet, SlotFailure
+from actors.queue import MAX_ATTEMPTS, QueuedRun
+
+log = logging.getLogger(__name__)
+
+
+class RunEvents(Protocol):
+    """What the dispatcher tells the web edge (fan-out to WebSocket subscribers, audit). Must not block."""
+
+    def started(self, run_id: str, attempt: int, slot: str) -> None: ...
+
+    def output(self, run_id: str, chunks: list[list[str]]) -> None: ...
+
+    def retry(self, run_id: str, attempt: int, reason: str) -> None: ...
+
+    def finished(self, run_id: str, result: dict[str, Any], run: QueuedRun | None) -> None: ...
+
+
+class NullEvents:
+    def started(self, run_id: str, attempt: int, slot: str) -> None:
+        pass
+
+    def output(self, run_id: str, chunks: list[list[str]]) -> None:
+        pass
+
+    def retry(self, run_id: str, attempt: int, reason: str) -> None:
+        pass
+
+    def finished(self, run_id: str, result: dict[str, Any], run: QueuedRun | None) -> None:
+        pass
+
+
+@dataclass
+class _Flight:
+    run: QueuedRun
+    slot: str
+    token: str
+    attempt: int
+    task: asyncio.Task[None] | None = None
+    started: bool = False
+    cancel_requested: bool = False
+    stdin: list[str | None] = field(default_factory=list)  # None = close stdin
+
+
+class Dispatcher:
+    """Fair, durable dispatch of runs onto ``fleet``. Start with :meth:`start`, stop with :meth:`stop`."""
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        *,
+        events: RunEvents | None = None,
+        lease_seconds: float = 30.0,
+        tick_seconds: float = 1.0,
+        max_attempts: int = MAX_ATTEMPTS,
+        dispatcher_id: str | None = None,
+    ) -> None:
+        self.fleet = fleet
+        self.events: RunEvents = events or NullEvents()
+        self.lease_seconds = lease_seconds
+        self.tick_seconds = tick_seconds
+        self.max_attempts = max_attempts
+        self.id = dispatcher_id or f"d-{uuid.uuid4().hex[:8]}"
+        self.fairness = Fairness()
+        self._queued: dict[str, QueuedRun] = {}
+        self._specs: dict[str, dict[str, Any]] = {}
+        self._flights: dict[str, _Flight] = {}
+        self._busy: dict[str, str] = {}  # slot -> run id
+        self._slot_used: dict[str, int] = {}
+        self._running_users: dict[str, int] = {}
+        self._pending_stdin: dict[str, list[str | None]] = {}
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._last_reconcile = 0.0
+        self.stats = {"dispatched": 0, "finished": 0, "retried": 0, "failed": 0, "stale_results": 0}
+
+    # -- life cycle ---------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop(), name=f"dispatcher-{self.id}")
+
+    async def stop(self, *, graceful: bool = True) -> None:
+        """Stop the loop and every run in flight. ``graceful`` puts those runs back in the queue at once (without
+        counting the attempt); otherwise they wait for their lease to expire, as after a crash."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        flights = list(self._flights.values())
+        for flight in flights:
+            if flight.task is not None:
+                flight.task.cancel()
+        for flight in flights:
+            if flight.task is not None:
+                with contextlib.suppress(BaseException):
+                    await flight.task
+            if graceful:
+                with contextlib.suppress(Exception):
+                    await queue.requeue(flight.run.id, flight.token, "dispatcher stopped", count_attempt=False)
+        await self.fleet.close()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- the edge's calls -----------------------------------------------------------------------------------------
+
+    def accept(self, run: QueuedRun, spec: dict[str, Any] | None = None) -> int:
+        """A run whose queued row was just inserted: schedule it now. Returns its queue position."""
+        self._queued[run.id] = run
+        if spec is not None:
+            self._specs[run.id] = spec
+        self._wake.set()
+        return self.position(run.id)
+
+    def position(self, run_id: str) -> int:
+        return self.fairness.position(self._queued.values(), run_id)
+
+    def is_local(self, run_id: str) -> bool:
+        """Whether this dispatcher holds the run (queued in its memory or in flight)."""
+        return run_id in self._queued or run_id in self._flights
+
+    async def cancel(self, run_id: str) -> bool:
+        """Cancel a queued or running run; False if it already finished or runs under another dispatcher."""
+        flight = self._flights.get(run_id)
+        if flight is not None:
+            flight.cancel_requested = True
+            if flight.started:
+                await self.fleet.cancel(flight.slot, run_id)
+            return True
+        run = self._queued.pop(run_id, None)
+        result = {"verdict": "cancelled", "detail": "cancelled before it started"}
+        if await queue.finish(run_id, result, only_queued=True):
+            self._specs.pop(run_id, None)
+            self.events.finished(run_id, result, run)
+            return True
+        return False
+
+    async def send_stdin(self, run_id: str, data: str | None) -> bool:
+        """Feed stdin (``None`` closes it). Before the run starts the input is kept and sent when it does."""
+        flight = self._flights.get(run_id)
+        if flight is not None and flight.started:
+            if data is None:
+                return await self.fleet.close_stdin(flight.slot, run_id)
+            return await self.fleet.send_stdin(flight.slot, run_id, data)
+        if flight is not None:
+            flight.stdin.append(data)
+            return True
+        if run_id in self._queued:
+            self._pending_stdin.setdefault(run_id, []).append(data)
+            return True
+        return False
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "queued": len(self._queued),
+            "running": len(self._flights),
+            "slots_ready": len(self.fleet.ready()),
+            **self.stats,
+        }
+
+    # -- the control loop -----------------------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                if time.monotonic() - self._last_reconcile >= self.tick_seconds:
+                    self._last_reconcile = time.monotonic()
+                    await self._reconcile()
+                await self._dispatch()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher %s: tick failed; carrying on", self.id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.tick_seconds)
+
+    async def _reconcile(self) -> None:
+        try:
+            await self.fleet.reconcile()
+        except Exception:
+            log.exception("dispatcher %s: reconciling slots failed", self.id)
+        await queue.renew([f.token for f in self._flights.values()], self.lease_seconds)
+        requeued, failed = await queue.recover_expired(self.max_attempts)
+        if requeued or failed:
+            log.warning("dispatcher %s: recovered runs: requeued %s, failed %s", self.id, requeued, failed)
+        for run_id in failed:
+            self.events.finished(run_id, queue.internal_error("lease expired too often"), None)
+        known = set(self._queued)
+        loaded = {r.id: r for r in await queue.load_queued()}
+        for run_id in known - set(loaded):
+            self._queued.pop(run_id, None)  # taken by another dispatcher, or cancelled
+        for run_id, run in loaded.items():
+            if run_id not in self._queued and run_id not in self._flights:
+                self._queued[run_id] = run
+
+    def _free_slot(self) -> str | None:
+        free = [s for s in self.fleet.ready() if s not in self._busy]
+        if not free:
+            return None
+        return min(free, key=lambda s: self._slot_used.get(s, 0))  # spread runs over slots (and nodes)
+
+    async def _dispatch(self) -> None:
+        while self._queued:
+            slot = self._free_slot()
+            if slot is None:
+                return
+            run = self.fairness.pick(self._queued.values(), self._running_users)
+            if run is None:
+                return
+            del self._queued[run.id]
+            token = f"{self.id}/{slot}/{uuid.uuid4().hex[:6]}"
+            attempt = await queue.claim(run.id, token, self.lease_seconds)
+            if attempt is None:
+                self._specs.pop(run.id, None)
+                continue  # another dispatcher took it, or it was cancelled
+            self.fairness.served(run)
+            self._slot_used[slot] = self.fairness.tick
+            flight = _Flight(run, slot, token, attempt, stdin=self._pending_stdin.pop(run.id, []))
+            self._busy[slot] = run.id
+            self._running_users[run.user] = self._running_users.get(run.user, 0) + 1
+            self._flights[run.id] = flight
+            self.stats["dispatched"] += 1
+            flight.task = asyncio.create_task(self._execute(flight), name=f"run-{run.id}")
+
+    def _release(self, flight: _Flight) -> None:
+        if self._flights.get(flight.run.id) is flight:
+            del self._flights[flight.run.id]
+        self._busy.pop(flight.slot, None)
+        left = self._running_users.get(flight.run.user, 1) - 1
+        if left > 0:
+            self._running_users[flight.run.user] = left
+        else:
+            self._running_users.pop(flight.run.user, None)
+        self._wake.set()
+
+    async def _execute(self, flight: _Flight) -> None:
+        run_id = flight.run.id
+        result: dict[str, Any] | None = None
+        try:
+            spec = self._specs.get(run_id) or await queue.load_spec(run_id)
+            if spec is None:
+                return  # the row is gone (its user was deleted)
+            async for item in self.fleet.stream(flight.slot, run_id, spec):
+                kind = item.get("type")
+                if kind == "output":
+                    self.events.output(run_id, item["chunks"])
+                elif kind == "started":
+                    await self._on_started(flight)
+                elif kind == "result":
+                    result = item
+                elif kind == "failed":
+                    raise SlotFailure(str(item.get("reason")))
+                elif kind == "busy":
+                    raise SlotFailure(f"slot {flight.slot} was busy")
+            if result is None:
+                raise SlotFailure(f"slot {flight.slot} ended the run without a result")
+        except SlotFailure as exc:
+            self._release(flight)
+            await self._retry_or_fail(flight, str(exc))
+            return
+        except asyncio.CancelledError:
+            self._release(flight)
+            raise
+        except Exception as exc:
+            log.exception("dispatcher %s: run %s failed on our side", self.id, run_id)
+            self._release(flight)
+            await self._retry_or_fail(flight, f"{type(exc).__name__}: {exc}")
+            return
+        self._release(flight)
+        await self._record(flight, result)
+
+    async def _on_started(self, flight: _Flight) -> None:
+        flight.started = True
+        self.events.started(flight.run.id, flight.attempt, flight.slot)
+        if flight.cancel_requested:
+            await self.fleet.cancel(flight.slot, flight.run.id)
+        for data in flight.stdin:
+            if data is None:
+                await self.fleet.close_stdin(flight.slot, flight.run.id)
+            else:
+                await self.fleet.send_stdin(flight.slot, flight.run.id, data)
+        flight.stdin.clear()
+
+    async def _record(self, flight: _Flight, result: dict[str, Any]) -> None:
+        run_id = flight.run.id
+        if await queue.finish(run_id, result, token=flight.token):
+            self._specs.pop(run_id, None)
+            self.stats["finished"] += 1
+            self.events.finished(run_id, result, flight.run)
+        else:
+            self.stats["stale_results"] += 1
+            log.warning("dispatcher %s: dropped a stale result of run %s (%s)", self.id, run_id, flight.token)
+
+    async def _retry_or_fail(self, flight: _Flight, reason: str) -> None:
+        run_id = flight.run.id
+        log.warning("dispatcher %s: run %s attempt %d failed: %s", self.id, run_id, flight.attempt, reason)
+        if flight.cancel_requested:
+            await self._record(flight, {"verdict": "cancelled", "detail": f"cancelled ({reason})"})
+            return
+        if flight.attempt >= self.max_attempts:
+            self.stats["failed"] += 1
+            await self._record(flight, queue.internal_error(f"gave up after {flight.attempt} attempts: {reason}"))
+            return
+        busy = "was busy" in reason
+        if await queue.requeue(run_id, flight.token, reason, count_attempt=not busy):
+            self.stats["retried"] += 1
+            flight.run.attempts = flight.attempt
+            self._queued[run_id] = flight.run
+            self.events.retry(run_id, flight.attempt, reason)
+            self._wake.set()
+
+
+def outcome(run: QueuedRun | None, run_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The analytics event of a finished run (what :class:`actors.outcomes.OutcomeBatcher` sends)."""
+    return {
+        "run_id": run_id,
+        "user": run.user if run else None,
+        "klass": run.klass if run else None,
+        "room": run.room if run else None,
+        "verdict": result.get("verdict"),
+        "error": result.get("error"),
+        "wall_ms": result.get("wall_ms"),
+        "cpu_ms": result.get("cpu_ms"),
+        "exit_code": result.get("exit_code"),
+        "finished_at": time.time(),
+    }
+
+
+OnFinished = Callable[[str, dict[str, Any], QueuedRun | None], None]

@@ -1,0 +1,70 @@
+"""Helpers for the run pipeline's tests: users and runs in the real (SQLite) database, a dispatcher to drive."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from actors.dispatcher import Dispatcher
+from actors.queue import QueuedRun, insert
+from classroom.tables import Run, User
+
+
+async def backend_or_skip() -> None:
+    """Skip (with the probe's reason) when no sandbox backend works on this machine."""
+    from execution import probe_backends
+
+    reports = await probe_backends()
+    if not any(r.available and r.selftest and r.selftest.ok for r in reports):
+        pytest.skip("no sandbox backend usable: " + "; ".join(f"{r.name}: {r.reason}" for r in reports))
+
+
+async def make_user(name: str = "student", role: str = "student") -> str:
+    user = User(id=uuid.uuid4(), role=role, display_name=name, created_at=datetime.now(UTC))
+    await user.save().run()
+    return str(user.id)
+
+
+async def submit(
+    dispatcher: Dispatcher,
+    user: str,
+    code: str,
+    *,
+    interactive: bool = False,
+    priority: int = 0,
+    room: str | None = None,
+) -> str:
+    run_id = uuid.uuid4()
+    files = {"main.py": code}
+    now = datetime.now(UTC)
+    row = Run(
+        id=run_id,
+        user=uuid.UUID(user),
+        files=files,
+        status="queued",
+        priority=priority,
+        code_hash=hashlib.sha256(code.encode()).hexdigest(),
+        created_at=now,
+    )
+    await insert(row)
+    spec: dict[str, Any] = {"files": files, "entry": "main.py", "stdin": "", "args": [], "interactive": interactive}
+    dispatcher.accept(QueuedRun(str(run_id), user, room, None, priority, now), spec)
+    return str(run_id)
+
+
+async def wait_finished(run_ids: list[str], timeout: float = 60.0) -> list[dict[str, Any]]:
+    ids = [uuid.UUID(r) for r in run_ids]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        rows = await Run.select().where(Run.id.is_in(ids) & (Run.status == "finished")).run()
+        if len(rows) == len(ids):
+            return list(rows)
+        if asyncio.get_running_loop().time() > deadline:
+            statuses = await Run.select(Run.id, Run.status, Run.attempts).where(Run.id.is_in(ids)).run()
+            raise AssertionError(f"not finished in {timeout}s: {[s for s in statuses if s['status'] != 'finished']}")
+        await asyncio.sleep(0.05)

@@ -1,0 +1,79 @@
+"""The dispatcher's logic with real sandboxes, in this process (LocalFleet: the same slot class, no Ray)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from actors import queue
+from actors.dispatcher import Dispatcher
+from actors.fleet import LocalFleet
+from runs_helpers import backend_or_skip, make_user, submit, wait_finished
+
+pytestmark = [pytest.mark.anyio, pytest.mark.sandbox]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+
+    def started(self, run_id: str, attempt: int, slot: str) -> None:
+        self.events.append(("started", run_id))
+
+    def output(self, run_id: str, chunks: list[list[str]]) -> None:
+        self.events.append(("output", "".join(c[1] for c in chunks)))
+
+    def retry(self, run_id: str, attempt: int, reason: str) -> None:
+        self.events.append(("retry", reason))
+
+    def finished(self, run_id: str, result: dict[str, Any], run: Any) -> None:
+        self.events.append(("finished", result["verdict"]))
+
+
+@pytest.fixture
+async def dispatcher(sqlite_database: Any) -> AsyncIterator[Dispatcher]:
+    await backend_or_skip()
+    rec = Recorder()
+    d = Dispatcher(LocalFleet(2, {"warm": 1}), events=rec, tick_seconds=0.2, lease_seconds=5)
+    await d.start()
+    yield d
+    await d.stop()
+
+
+async def test_a_run_streams_and_records_its_result_once(dispatcher: Dispatcher) -> None:
+    user = await make_user()
+    run_id = await submit(dispatcher, user, "print('hello'); import sys; print('oops', file=sys.stderr)")
+    [row] = await wait_finished([run_id])
+    assert (row["verdict"], row["stdout"], row["stderr"], row["exit_code"]) == ("ok", "hello\n", "oops\n", 0)
+    assert row["attempts"] == 1 and row["wall_ms"] is not None
+    rec = dispatcher.events
+    assert isinstance(rec, Recorder)
+    assert [e for e in rec.events if e[0] == "finished"] == [("finished", "ok")]
+    # a second finish of the same run changes nothing
+    assert not await queue.finish(run_id, {"verdict": "internal_error"})
+
+
+async def test_stdin_round_trip_and_cancel(dispatcher: Dispatcher) -> None:
+    user = await make_user()
+    echo = await submit(dispatcher, user, "name = input('name? ')\nprint('hi', name)", interactive=True)
+    await dispatcher.send_stdin(echo, "Ada\n")
+    loop = await submit(dispatcher, await make_user("other"), "while True: pass")
+    await asyncio.sleep(0.5)
+    assert await dispatcher.cancel(loop)
+    rows = {r["id"].hex: r for r in await wait_finished([echo, loop], timeout=20)}
+    assert rows[echo.replace("-", "")]["stdout"] == "name? hi Ada\n"
+    assert rows[loop.replace("-", "")]["verdict"] == "cancelled"
+
+
+async def test_one_student_flooding_does_not_delay_another(dispatcher: Dispatcher) -> None:
+    flooder, other = await make_user("flood"), await make_user("other")
+    flood = [await submit(dispatcher, flooder, "import time; time.sleep(0.2)") for _ in range(12)]
+    await asyncio.sleep(0.1)
+    t0 = asyncio.get_running_loop().time()
+    mine = await submit(dispatcher, other, "print(1)")
+    await wait_finished([mine])
+    assert asyncio.get_running_loop().time() - t0 < 0.2 + 0.5  # at most about one run time
+    await wait_finished(flood, timeout=60)
