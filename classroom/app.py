@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from classroom import components, health, openapi
+from classroom import accounts_edge, components, health, openapi
 from classroom.components import Component
 from classroom.http import EXCEPTION_HANDLERS
 from classroom.settings import Settings, load_settings
@@ -67,9 +67,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await _stop_all(started, float(settings.shutdown_seconds))
 
-    routes: list[BaseRoute] = [*health.routes(), *openapi.routes()]
+    routes: list[BaseRoute] = [*health.routes(), *openapi.routes(), *accounts_edge.routes(settings)]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
     app.state.settings = settings
     app.state.components = parts
     app.state.database = parts[0]
+    accounts_edge.install(app, settings, parts)  # rate limiter, OIDC client, course import after the database
     return app

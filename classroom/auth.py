@@ -24,6 +24,7 @@ import uuid
 from datetime import UTC, datetime
 
 from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from classroom import tokens
@@ -78,7 +79,7 @@ async def _bearer_user(settings: Settings, token: str) -> User:
     if token.startswith(tokens.API_TOKEN_PREFIX):
         row = (
             await ApiToken.objects()
-            .where((ApiToken.token_hash == tokens.hash_api_token(token)) & (ApiToken.revoked == False))  # noqa: E712
+            .where((ApiToken.token_hash == tokens.hash_api_token(token)) & ApiToken.revoked.eq(False))
             .first()
             .run()
         )
@@ -150,3 +151,20 @@ def require_role(user: User, *roles: str) -> None:
     """Forbidden unless the user's global role is one of ``roles`` (admins always pass)."""
     if user.role != "admin" and user.role not in roles:
         raise Forbidden(f"this needs the {' or '.join(roles)} role")
+
+
+def start_session(response: Response, settings: Settings, user: User) -> None:
+    """Set the session cookie (HttpOnly) and the CSRF cookie (readable by the page's script)."""
+    value, csrf = tokens.new_session(settings, user.id)
+    common = {"max_age": tokens.SESSION_MAX_AGE, "path": "/", "samesite": "lax", "secure": settings.secure_cookies}
+    response.set_cookie(tokens.SESSION_COOKIE, value, httponly=True, **common)  # type: ignore[arg-type]
+    response.set_cookie(tokens.CSRF_COOKIE, csrf, httponly=False, **common)  # type: ignore[arg-type]
+
+
+def end_session(response: Response, settings: Settings) -> None:
+    for name in (tokens.SESSION_COOKIE, tokens.CSRF_COOKIE):
+        response.delete_cookie(name, path="/", samesite="lax", secure=settings.secure_cookies)
+
+
+def client_ip(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "unknown"

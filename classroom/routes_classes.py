@@ -1,0 +1,202 @@
+"""Classes, rosters and rooms over HTTP. Every handler authenticates, then checks the object (see
+:mod:`classroom.access` for the 404-vs-403 policy), then calls :mod:`classroom.classes`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+
+from classroom import audit, auth, classes, courses, presence
+from classroom.access import class_access, parse_id, room_access
+from classroom.api import endpoint
+from classroom.errors import BadRequest
+from classroom.schemas import (
+    ClassCreated,
+    ClassIn,
+    ClassOut,
+    Created,
+    JoinCodeOut,
+    LessonBrief,
+    MemberOut,
+    OnlineUser,
+    RemovedOut,
+    RoomBrief,
+    RoomIn,
+    RoomLesson,
+    RoomOut,
+    RosterEntryOut,
+    RosterOut,
+)
+
+OnlineProvider = Callable[[uuid.UUID], list[tuple[uuid.UUID, str]]]
+
+
+def default_course(request: Request) -> str:
+    name: str = getattr(request.app.state, "default_course", "sample")
+    return name
+
+
+def online_provider(request: Request) -> OnlineProvider:
+    """Who is connected to a class: ``app.state.online`` when a room manager sets it, else the presence registry."""
+    provider: OnlineProvider = getattr(request.app.state, "online", presence.online)
+    return provider
+
+
+@endpoint(
+    "POST",
+    "/api/classes",
+    summary="Create a class (instructors and admins)",
+    tag="classes",
+    body=ClassIn,
+    response=ClassCreated,
+    status=201,
+)
+async def create_class(request: Request, body: ClassIn) -> ClassCreated:
+    user = await auth.require_user(request)
+    auth.require_role(user, "instructor")
+    klass = await classes.create_class(user, body.name, body.course or default_course(request))
+    await audit.record("class.created", actor=user.id, class_id=klass.id, ip=auth.client_ip(request))
+    return ClassCreated(id=klass.id, join_code=klass.join_code)
+
+
+@endpoint(
+    "GET",
+    "/api/classes/{class_id}",
+    summary="A class: its rooms you may open, its lessons, who is online (join code for instructors)",
+    tag="classes",
+    response=ClassOut,
+    errors=(404,),
+)
+async def get_class(request: Request) -> ClassOut:
+    user = await auth.require_user(request)
+    access = await class_access(user, request.path_params["class_id"])
+    klass = access.klass
+    rooms = await classes.visible_rooms(access.class_id, user, access.is_instructor)
+    lessons = await courses.latest_lessons(klass.course or default_course(request))
+    online = online_provider(request)(access.class_id)
+    return ClassOut(
+        id=klass.id,
+        name=klass.name,
+        course=klass.course,
+        join_code=klass.join_code if access.is_instructor else None,
+        rooms=[RoomBrief(id=r.id, name=r.name, kind=r.kind) for r in rooms],
+        lessons=[LessonBrief(slug=lesson.slug, title=lesson.title) for lesson in lessons],
+        online=[OnlineUser(id=uid, display_name=name) for uid, name in online],
+    )
+
+
+@endpoint(
+    "POST",
+    "/api/classes/{class_id}/join-code",
+    summary="Rotate the class's join code (the old one stops working)",
+    tag="classes",
+    response=JoinCodeOut,
+    errors=(404,),
+)
+async def rotate_join_code(request: Request) -> JoinCodeOut:
+    user = await auth.require_user(request)
+    access = await class_access(user, request.path_params["class_id"])
+    access.require_instructor()
+    code = await classes.rotate_join_code(access.klass)
+    await audit.record("class.join_code_rotated", actor=user.id, class_id=access.class_id)
+    return JoinCodeOut(join_code=code)
+
+
+@endpoint(
+    "GET",
+    "/api/classes/{class_id}/roster",
+    summary="The class's members (instructors)",
+    tag="classes",
+    response=RosterOut,
+    errors=(404,),
+)
+async def roster(request: Request) -> RosterOut:
+    user = await auth.require_user(request)
+    access = await class_access(user, request.path_params["class_id"])
+    access.require_instructor()
+    entries = await classes.roster(access.class_id)
+    return RosterOut(
+        members=[
+            RosterEntryOut(id=e.user.id, display_name=e.user.display_name, role=e.role, joined_at=e.joined_at)
+            for e in entries
+        ]
+    )
+
+
+@endpoint(
+    "DELETE",
+    "/api/classes/{class_id}/students/{user_id}",
+    summary="Remove a student from the class; their open sockets close within a second",
+    tag="classes",
+    response=RemovedOut,
+    errors=(404,),
+)
+async def remove_student(request: Request) -> RemovedOut:
+    user = await auth.require_user(request)
+    access = await class_access(user, request.path_params["class_id"])
+    access.require_instructor()
+    student = parse_id(request.path_params["user_id"], "student")
+    closed = await classes.remove_student(access.klass, student)
+    await audit.record("class.student_removed", actor=user.id, class_id=access.class_id, target=str(student))
+    return RemovedOut(removed=student, closed_sockets=closed)
+
+
+@endpoint(
+    "POST",
+    "/api/classes/{class_id}/rooms",
+    summary="Create a room in the class (instructors): personal (1 student), pair (2–3) or demo",
+    tag="classes",
+    body=RoomIn,
+    response=Created,
+    status=201,
+    errors=(404,),
+)
+async def create_room(request: Request, body: RoomIn) -> Created:
+    user = await auth.require_user(request)
+    access = await class_access(user, request.path_params["class_id"])
+    access.require_instructor()
+    if body.lesson is not None:
+        course, _, slug = body.lesson.partition("/")
+        if await courses.get_lesson(course, slug) is None:
+            raise BadRequest(f"lesson: no lesson {body.lesson!r} (expected course/slug)")
+    room = await classes.create_room(access.klass, user, body.name, body.kind, body.members, body.lesson)
+    await audit.record("room.created", actor=user.id, class_id=access.class_id, target=str(room.id), kind=body.kind)
+    return Created(id=room.id)
+
+
+@endpoint(
+    "GET",
+    "/api/rooms/{room_id}",
+    summary="A room: its lesson, members and whether you may write",
+    tag="classes",
+    response=RoomOut,
+    errors=(404,),
+)
+async def get_room(request: Request) -> RoomOut:
+    user = await auth.require_user(request)
+    access = await room_access(user, request.path_params["room_id"])
+    room = access.room
+    lesson = None
+    if room.lesson:
+        course, _, slug = room.lesson.partition("/")
+        found = await courses.get_lesson(course, slug)
+        if found is not None:
+            lesson = RoomLesson(slug=found.slug, title=found.title, body=found.body)
+    members = await classes.room_members(room.id)
+    return RoomOut(
+        id=room.id,
+        name=room.name,
+        kind=room.kind,
+        class_id=access.class_id,
+        lesson=lesson,
+        members=[MemberOut(id=u.id, display_name=u.display_name, role=role) for u, role in members],
+        can_write=access.can_write,
+    )
+
+
+def routes() -> list[BaseRoute]:
+    return [create_class, get_class, rotate_join_code, roster, remove_student, create_room, get_room]

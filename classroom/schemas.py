@@ -1,0 +1,170 @@
+"""Request and response bodies of the accounts, classes, rooms and lessons API (they are the OpenAPI schema)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    display_name: str
+    role: str
+
+
+class JoinIn(Body):
+    join_code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=80)
+
+
+class LoginIn(Body):
+    username: str = Field(min_length=1, max_length=120)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionOut(BaseModel):
+    token: str = Field(description="Bearer JWT for API clients (aud classroom-api); browsers use the cookie")
+    user: UserOut
+
+
+class OkOut(BaseModel):
+    ok: bool = True
+
+
+class ClassBrief(BaseModel):
+    id: uuid.UUID
+    name: str
+    role: str
+
+
+class MeOut(BaseModel):
+    user: UserOut
+    classes: list[ClassBrief]
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires_in: int
+
+
+class ApiTokenIn(Body):
+    name: str = Field(min_length=1, max_length=80)
+
+
+class ApiTokenOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    token: str = Field(description="Shown once; only its hash is stored")
+
+
+class ClassIn(Body):
+    name: str = Field(min_length=1, max_length=120)
+    course: str | None = Field(default=None, max_length=120)
+
+
+class ClassCreated(BaseModel):
+    id: uuid.UUID
+    join_code: str
+
+
+class RoomBrief(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: str
+
+
+class LessonBrief(BaseModel):
+    slug: str
+    title: str
+
+
+class OnlineUser(BaseModel):
+    id: uuid.UUID
+    display_name: str
+
+
+class ClassOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    course: str | None
+    join_code: str | None = Field(description="Only for the class's instructors; null otherwise")
+    rooms: list[RoomBrief]
+    lessons: list[LessonBrief]
+    online: list[OnlineUser]
+
+
+class JoinCodeOut(BaseModel):
+    join_code: str
+
+
+class RosterEntryOut(BaseModel):
+    id: uuid.UUID
+    display_name: str
+    role: str
+    joined_at: datetime
+
+
+class RosterOut(BaseModel):
+    members: list[RosterEntryOut]
+
+
+class RemovedOut(BaseModel):
+    removed: uuid.UUID
+    closed_sockets: int
+
+
+class RoomIn(Body):
+    name: str = Field(min_length=1, max_length=120)
+    kind: Literal["personal", "pair", "demo"]
+    members: list[uuid.UUID] = Field(default_factory=list, max_length=3)
+    lesson: str | None = Field(default=None, max_length=200, description="course/slug of a lesson")
+
+
+class Created(BaseModel):
+    id: uuid.UUID
+
+
+class RoomLesson(BaseModel):
+    slug: str
+    title: str
+    body: str
+
+
+class MemberOut(BaseModel):
+    id: uuid.UUID
+    display_name: str
+    role: str
+
+
+class RoomOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: str
+    class_id: uuid.UUID
+    lesson: RoomLesson | None
+    members: list[MemberOut]
+    can_write: bool
+
+
+class LessonOut(BaseModel):
+    course: str
+    slug: str
+    version: int
+    title: str
+    body: str
+    points: int
+    starter_files: dict[str, str]
+    hints: list[str]
+
+
+class AuthConfigOut(BaseModel):
+    password: bool = True
+    oidc: bool
+    oidc_name: str | None
