@@ -39,6 +39,7 @@ _SHELL = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
+<link rel="icon" href="data:,">
 <title>{title} · classroom</title>
 <link rel="stylesheet" href="{css}">
 {preloads}<script type="module" src="{js}"></script>

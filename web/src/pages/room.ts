@@ -69,7 +69,11 @@ boot(async () => {
         h("summary", {}, h("span", { class: "lesson-title" }, room.lesson.title)),
         (() => {
           const body = h("article", { class: "prose" });
-          body.innerHTML = room.lesson.html ?? renderMarkdown(room.lesson.body ?? "");
+          const title = room.lesson.title.trim();
+          // The summary already shows the title: drop a first heading that repeats it.
+          const source = (room.lesson.body ?? "").replace(/^\s*#\s+(.*)\n/, (line, h1: string) =>
+            h1.trim() === title ? "" : line);
+          body.innerHTML = room.lesson.html ?? renderMarkdown(source);
           return body;
         })())
     : null;

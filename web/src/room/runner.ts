@@ -66,6 +66,7 @@ export class Runner {
   private ticker: ReturnType<typeof setInterval> | undefined;
   private phase: "idle" | "submitting" | "queued" | "running" = "idle";
   private chars = 0;
+  private stopping = false;
 
   constructor(
     private readonly roomId: string,
@@ -114,6 +115,7 @@ export class Runner {
   async run(): Promise<void> {
     if (this.phase !== "idle") return;
     this.setPhase("submitting");
+    this.stopping = false;
     clear(this.parts.console);
     this.chars = 0;
     this.status("Sending…", "your program goes to the queue.");
@@ -174,6 +176,7 @@ export class Runner {
   }
 
   private tick(): void {
+    if (this.stopping) return;
     const s = (performance.now() - this.started) / 1000;
     const waiting = this.parts.inputForm.classList.contains("waiting");
     this.status("Running", `${s.toFixed(1)} s${waiting ? " — your program may be waiting for input below." : ""}`);
@@ -202,6 +205,7 @@ export class Runner {
   stop(): void {
     if (this.socket?.readyState === WebSocket.OPEN) {
       this.socket.send(JSON.stringify({ type: "cancel" }));
+      this.stopping = true;
       this.status("Stopping…");
     }
   }

@@ -1,0 +1,137 @@
+"""A room in a real browser: two students editing together, running a program that reads input, Stop, offline
+edits that merge on reconnect, a read-only demo room and another class's room that stays closed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from browsing import editor_text, expect_editor_text, join, open_room, replace_code, sign_in, type_code
+from conftest import ARTIFACTS, Server
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def pair(make_class: Any, new_page: Any) -> tuple[Any, Any, str]:
+    """Ada and Grace joined one class through the join page and share a pair room."""
+    klass = make_class()
+    ada, grace = new_page("ada"), new_page("grace")
+    ada_id = join(ada, klass.join_code, "Ada")
+    grace_id = join(grace, klass.join_code, "Grace")
+    room = klass.room("Pair 1", "pair", [ada_id, grace_id])
+    open_room(ada, room)
+    open_room(grace, room)
+    return ada, grace, room
+
+
+def test_two_students_see_each_others_text_and_named_cursor(pair: tuple[Any, Any, str]) -> None:
+    ada, grace, _room = pair
+    type_code(ada, "greeting = 'hello from Ada'\n")
+    expect_editor_text(grace, "hello from Ada")
+    type_code(grace, "print(greeting)  # Grace\n")
+    expect_editor_text(ada, "print(greeting)  # Grace")
+    expect_editor_text(grace, "hello from Ada")
+    expect(ada.locator(".cm-ySelectionInfo", has_text="Grace")).to_be_visible()
+    expect(grace.locator(".cm-ySelectionInfo", has_text="Ada")).to_be_visible()
+    expect(ada.locator(".room-head .people")).to_contain_text("Grace")
+    assert editor_text(ada) == editor_text(grace)
+    ARTIFACTS.mkdir(exist_ok=True)
+    ada.locator(".cm-content").click()
+    ada.screenshot(path=str(ARTIFACTS / "room.png"))
+
+
+def test_run_reads_input_from_the_console_and_stop_ends_a_loop(pair: tuple[Any, Any, str]) -> None:
+    ada, grace, _room = pair
+    replace_code(ada, 'name = input("Your name? ")\nprint("Hello, " + name + "!")\n')
+    expect_editor_text(grace, "Hello, ")
+    ada.get_by_role("button", name="Run").click()
+    expect(ada.locator("#stdin")).to_be_enabled(timeout=60_000)
+    expect(ada.locator("#console")).to_contain_text("Your name?", timeout=60_000)
+    ada.locator("#stdin").fill("Grace Hopper")
+    ada.locator("#stdin").press("Enter")
+    expect(ada.locator("#console .con-in")).to_contain_text("Grace Hopper")
+    expect(ada.locator("#console .con-out").last).to_contain_text("Hello, Grace Hopper!", timeout=30_000)
+    expect(ada.locator("#run-status")).to_have_attribute("data-tone", "ok", timeout=30_000)
+    expect(ada.locator("#run-status")).to_contain_text("Finished")
+    expect(ada.locator("#runs li").first).to_contain_text("ok")
+
+    replace_code(ada, "n = 0\nwhile True:\n    n += 1\n")
+    expect_editor_text(grace, "while True:")
+    ada.get_by_role("button", name="Run").click()
+    expect(ada.locator("#run-status")).to_contain_text("Running", timeout=60_000)
+    ada.get_by_role("button", name="Stop").click()
+    expect(ada.locator("#run-status")).to_contain_text("Stopped", timeout=8_000)
+    expect(ada.get_by_role("button", name="Run")).to_be_enabled()
+
+
+def test_an_exception_is_explained_and_its_line_marked(pair: tuple[Any, Any, str]) -> None:
+    ada, _grace, _room = pair
+    replace_code(ada, "x = 1\ny = x / 0\nprint(y)\n")
+    ada.get_by_role("button", name="Run").click()
+    status = ada.locator("#run-status")
+    expect(status).to_have_attribute("data-tone", "err", timeout=60_000)
+    expect(status).to_contain_text("line 2")
+    expect(status).to_contain_text("ZeroDivisionError")
+    expect(ada.locator("#console .con-err")).to_contain_text("ZeroDivisionError")
+    expect(ada.locator(".cm-errorLine")).to_have_text(re.compile(r"y = x / 0"))
+
+
+def test_reload_keeps_code_and_offline_edits_merge_on_reconnect(pair: tuple[Any, Any, str]) -> None:
+    ada, grace, room = pair
+    type_code(ada, "kept = 'across a reload'\n")
+    expect_editor_text(grace, "across a reload")
+    ada.reload()
+    open_room(ada, room)
+    expect_editor_text(ada, "across a reload")
+
+    ada.context.set_offline(True)
+    expect(ada.locator("#conn")).to_have_attribute("data-state", "offline")
+    type_code(ada, "offline_note = 'typed without a network'\n")
+    type_code(grace, "online_note = 'typed meanwhile'\n")
+    ada.wait_for_timeout(500)
+    assert "typed without a network" not in editor_text(grace)
+    ada.context.set_offline(False)
+    expect(ada.locator("#conn")).to_have_attribute("data-state", "online", timeout=20_000)
+    expect_editor_text(grace, "typed without a network")
+    expect_editor_text(ada, "typed meanwhile")
+    assert editor_text(ada) == editor_text(grace)
+
+
+def test_student_cannot_type_in_a_demo_room(make_class: Any, new_page: Any, server: Server) -> None:
+    klass = make_class()
+    demo = klass.room("Demo", "demo")
+    teacher = new_page("teacher")
+    sign_in(teacher, *server.instructor)
+    open_room(teacher, demo)
+    replace_code(teacher, "print('watch me')\n")
+    student = new_page("student")
+    join(student, klass.join_code, "Linus")
+    open_room(student, demo)
+    expect_editor_text(student, "print('watch me')")
+    expect(student.locator("#readonly-note")).to_be_visible()
+    expect(student.locator(".cm-content")).to_have_attribute("aria-readonly", "true")
+    student.locator(".cm-content").click()
+    student.keyboard.type("import os")
+    student.keyboard.press("Enter")
+    student.wait_for_timeout(500)
+    assert editor_text(student) == "print('watch me')\n"
+    assert "import os" not in editor_text(teacher)
+
+
+def test_student_cannot_open_another_classs_room(make_class: Any, new_page: Any) -> None:
+    mine, theirs = make_class(), make_class()
+    other = new_page("other")
+    join(other, theirs.join_code, "Outsider")
+    their_room = theirs.room("Private pair", "pair", [
+        other.context.request.get("/api/me").json()["user"]["id"],
+        join(new_page("other2"), theirs.join_code, "Insider"),
+    ])
+    student = new_page("student")
+    join(student, mine.join_code, "Margaret")
+    student.goto(f"/rooms/{their_room}")
+    expect(student.get_by_role("alert")).to_contain_text("Cannot open this page")
+    expect(student.locator(".cm-editor")).to_have_count(0)
+    assert student.context.request.get(f"/api/rooms/{their_room}").status in (403, 404)
