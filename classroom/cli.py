@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from classroom import cli_accounts
 from classroom.errors import ClassroomError, SettingsError
 from classroom.settings import Settings, load_settings
 
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin", action="store_true", help="make an admin instead of an instructor")
     create.add_argument("--exist-ok", action="store_true", help="succeed without change if the user exists")
     create.set_defaults(func=_create_instructor)
+    cli_accounts.add_commands(sub, admin, _with_database)  # course import; admin create-token, disable, enable
     return parser
 
 
