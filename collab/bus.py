@@ -97,22 +97,26 @@ class RedisBus(ReplicaBus):
 
     async def _receive_loop(self) -> None:
         while True:
+            if not self._pubsub.subscribed:  # get_message refuses to run before the first subscription
+                await asyncio.sleep(0.05)
+                continue
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
-            except redis.RedisError as exc:
+            except (redis.RedisError, RuntimeError, OSError) as exc:
                 log.warning("replica bus receive failed: %s", exc)
                 await asyncio.sleep(1.0)
                 continue
             if message is None or message.get("type") != "message":
-                if not self._pubsub.subscribed:
-                    await asyncio.sleep(0.05)  # get_message returns at once while nothing is subscribed
                 continue
             frame: bytes = message["data"]
             if frame[:_ID_BYTES] == self._me or len(frame) <= _ID_BYTES:
                 continue
             channel = message["channel"].decode()
             assert self._deliver is not None
-            self._deliver(channel[len(self._prefix) :], frame[_ID_BYTES], frame[_ID_BYTES + 1 :])
+            try:
+                self._deliver(channel[len(self._prefix) :], frame[_ID_BYTES], frame[_ID_BYTES + 1 :])
+            except Exception:  # a bad message must not end the loop that serves every room
+                log.exception("replica bus delivery failed")
 
 
 class LocalHub:
