@@ -4,6 +4,7 @@ test's event loop, a scriptable Node client, a pycrdt client, and rows for the d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import subprocess
@@ -22,10 +23,10 @@ from pycrdt import Doc, Map, Text
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from serve_app import Grants, build_app, listening_socket, uvicorn_config  # noqa: E402
+from serve_app import Grants, build_app, listening_socket, uvicorn_config
 
-from classroom.tables import Class, Room, User  # noqa: E402
-from collab import RoomManager, protocol  # noqa: E402
+from classroom.tables import Class, Room, User
+from collab import RoomManager, protocol
 
 NODE_DIR = Path(__file__).parent / "node"
 
@@ -85,14 +86,14 @@ class NodeClient:
             else:
                 self.events.append(message)
 
-    async def call(self, op: str, timeout: float = 20.0, **kwargs: Any) -> dict[str, Any]:
+    async def call(self, op: str, within: float = 20.0, **kwargs: Any) -> dict[str, Any]:
         assert self._process.stdin is not None
         self._next += 1
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._replies[self._next] = future
         self._process.stdin.write(json.dumps({"id": self._next, "op": op, **kwargs}).encode() + b"\n")
         await self._process.stdin.drain()
-        reply = await asyncio.wait_for(future, timeout)
+        reply = await asyncio.wait_for(future, within)
         assert reply["ok"], reply
         return reply
 
@@ -101,10 +102,8 @@ class NodeClient:
 
     async def close(self) -> None:
         if self._process.returncode is None:
-            try:
-                await self.call("exit", timeout=5)
-            except (TimeoutError, AssertionError, ConnectionError):
-                pass
+            with contextlib.suppress(TimeoutError, AssertionError, ConnectionError):
+                await self.call("exit", within=5)
             try:
                 await asyncio.wait_for(self._process.wait(), 5)
             except TimeoutError:
@@ -162,9 +161,7 @@ class PyClient:
         try:
             protocol.handle_sync_message(message, self.doc)
         finally:
-            self._sub = self.doc.observe(
-                lambda event: self._outbox.put_nowait(protocol.update_message(event.update))
-            )
+            self._sub = self.doc.observe(lambda event: self._outbox.put_nowait(protocol.update_message(event.update)))
         if message.step == protocol.SYNC_STEP2:
             self.synced.set()
 
@@ -184,9 +181,9 @@ class PyClient:
         await self.ws.close()
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> None:
+async def eventually(check: Callable[[], Any], within: float = 15.0, interval: float = 0.05) -> None:
     """Wait until ``await check()`` (or ``check()``) is truthy; fail with its last value otherwise."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         value = check()
         if asyncio.iscoroutine(value):
@@ -194,7 +191,7 @@ async def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: 
         if value:
             return
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not reached in {timeout}s (last value {value!r})")
+            raise AssertionError(f"condition not reached in {within}s (last value {value!r})")
         await asyncio.sleep(interval)
 
 

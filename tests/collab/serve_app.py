@@ -78,7 +78,7 @@ def uvicorn_config(app: Starlette) -> uvicorn.Config:
     return uvicorn.Config(app, log_level="warning", ws_max_size=2 * 1024 * 1024, lifespan="on")
 
 
-async def _main(args: argparse.Namespace) -> None:
+async def _main(args: argparse.Namespace, grants: Grants) -> None:
     from classroom import db
     from classroom.collab_store import PiccoloDocumentStore
     from collab import RedisBus
@@ -88,7 +88,6 @@ async def _main(args: argparse.Namespace) -> None:
     await db.start(engine)
     bus = RedisBus(args.redis) if args.redis else None
     manager = RoomManager(PiccoloDocumentStore(engine), bus=bus)
-    grants = json.loads(Path(args.grants).read_text())
     sock = listening_socket(args.port)
     print(f"PORT {sock.getsockname()[1]}", flush=True)
     await uvicorn.Server(uvicorn_config(build_app(manager, grants))).serve(sockets=[sock])
@@ -101,5 +100,6 @@ if __name__ == "__main__":
     parser.add_argument("--grants", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--redis", default=None)
-    asyncio.run(_main(parser.parse_args()))
+    arguments = parser.parse_args()
+    asyncio.run(_main(arguments, json.loads(Path(arguments.grants).read_text())))
     sys.exit(0)

@@ -8,6 +8,7 @@ import random
 from typing import Any
 
 import pytest
+from conftest import eventually
 from pycrdt import Doc, Map, Text
 
 from collab import ChannelClosed, LocalBus, LocalHub, Member, MemoryStore, RoomManager, protocol
@@ -146,10 +147,7 @@ async def test_five_replicas_converge_under_chaos() -> None:
             first = clients[0].files()
             return all(c.files() == first for c in clients)
 
-        deadline = asyncio.get_running_loop().time() + 20
-        while not converged() and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.1)
-        assert converged(), [len(c.files().get("main.py", "")) for c in clients]
+        await eventually(converged, within=20)
         assert await left.files(ROOM) == await right.files(ROOM) == clients[0].files()
         assert len(clients[0].files()["main.py"]) > 100
         assert [c.closes for c in clients] == [[]] * 5

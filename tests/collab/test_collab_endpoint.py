@@ -66,8 +66,9 @@ BAD_FRAMES = [
 ]
 
 
-@pytest.mark.parametrize(("frame", "code"), BAD_FRAMES, ids=["truncated", "bad-update", "bad-awareness",
-                                                             "unknown-type", "text", "too-big"])
+@pytest.mark.parametrize(
+    ("frame", "code"), BAD_FRAMES, ids=["truncated", "bad-update", "bad-awareness", "unknown-type", "text", "too-big"]
+)
 async def test_bad_input_closes_only_that_connection(frame: bytes | str, code: int) -> None:
     manager = RoomManager(MemoryStore())
     async with running_server(manager, grants_for([ROOM])) as url:
@@ -96,14 +97,16 @@ async def _server_text(manager: RoomManager, text: str) -> bool:
 
 async def test_a_connection_over_its_message_rate_is_closed_with_4429() -> None:
     manager = RoomManager(MemoryStore(), limits=Limits(messages_per_second=5, burst=10))
-    async with running_server(manager, grants_for([ROOM])) as url:
-        async with websockets.connect(f"{url}/{ROOM}?token=writer") as ws:
-            for clock in range(1, 40):
-                await ws.send(protocol.awareness_message(protocol.encode_awareness([(5, clock, "{}")])))
-            with pytest.raises(websockets.ConnectionClosed):
-                while True:
-                    await asyncio.wait_for(ws.recv(), 5)
-            assert ws.close_code == 4429
+    async with (
+        running_server(manager, grants_for([ROOM])) as url,
+        websockets.connect(f"{url}/{ROOM}?token=writer") as ws,
+    ):
+        for clock in range(1, 40):
+            await ws.send(protocol.awareness_message(protocol.encode_awareness([(5, clock, "{}")])))
+        with pytest.raises(websockets.ConnectionClosed):
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        assert ws.close_code == 4429
 
 
 async def test_when_every_room_slot_is_busy_a_new_room_is_refused_with_1013() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pycrdt import Doc, Text
 
@@ -10,7 +12,7 @@ from collab.awareness import AwarenessTable
 
 
 def test_sync_messages_round_trip() -> None:
-    doc: Doc = Doc()
+    doc: Doc[Any] = Doc()
     doc.get("t", type=Text).insert(0, "hi")
     message = protocol.decode(protocol.sync_message(protocol.SYNC_STEP1, b"\x00"))
     assert message == protocol.Sync(protocol.SYNC_STEP1, b"\x00")
@@ -20,7 +22,7 @@ def test_sync_messages_round_trip() -> None:
     step2 = protocol.decode(reply)
     assert isinstance(step2, protocol.Sync)
     assert step2.step == protocol.SYNC_STEP2
-    other: Doc = Doc()
+    other: Doc[Any] = Doc()
     assert protocol.handle_sync_message(step2, other) is None
     assert str(other.get("t", type=Text)) == "hi"
 
@@ -50,7 +52,7 @@ def test_unknown_message_types_are_unsupported() -> None:
 
 
 def test_an_undecodable_update_leaves_the_document_untouched() -> None:
-    doc: Doc = Doc()
+    doc: Doc[Any] = Doc()
     doc.get("t", type=Text).insert(0, "keep")
     with pytest.raises(ProtocolError):
         protocol.apply_update(doc, b"\x05\x01garbage")
@@ -87,7 +89,7 @@ def test_a_leaving_connection_removes_the_states_it_spoke_for() -> None:
 
 
 def test_covers_compares_state_vectors() -> None:
-    doc: Doc = Doc()
+    doc: Doc[Any] = Doc()
     text = doc.get("t", type=Text)
     text.insert(0, "a")
     before = doc.get_state()

@@ -76,8 +76,15 @@ async def test_3_fifty_clients_re_broadcasting_awareness_stay_linear_and_cheap(n
     clients, interval_ms, duration_ms = 50, 100, 4000
     async with running_server(manager, grants_for(["crowd"])) as url:
         swarm = await asyncio.create_subprocess_exec(
-            "node", str(NODE_DIR / "swarm.mjs"), url, "crowd", "writer", str(clients), str(interval_ms),
-            str(duration_ms), stdout=asyncio.subprocess.PIPE,
+            "node",
+            str(NODE_DIR / "swarm.mjs"),
+            url,
+            "crowd",
+            "writer",
+            str(clients),
+            str(interval_ms),
+            str(duration_ms),
+            stdout=asyncio.subprocess.PIPE,
         )
         assert swarm.stdout is not None
         synced = json.loads(await asyncio.wait_for(swarm.stdout.readline(), 30))
