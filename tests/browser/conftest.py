@@ -78,8 +78,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "RAY_USAGE_STATS_ENABLED": "0",
     }
     cli = [sys.executable, "-m", "classroom"]
-    for args in (["migrate"], ["admin", "create-instructor", INSTRUCTOR, "--name", "Ms Lovelace",
-                               "--password", PASSWORD, "--exist-ok"]):
+    for args in (
+        ["migrate"],
+        ["admin", "create-instructor", INSTRUCTOR, "--name", "Ms Lovelace", "--password", PASSWORD, "--exist-ok"],
+    ):
         done = subprocess.run([*cli, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
             pytest.fail(f"classroom {' '.join(args)} failed: {done.stdout}{done.stderr}")
@@ -130,8 +132,9 @@ class Api:
         self.client.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def teacher(server: Server) -> Iterator[Api]:
+    """The instructor's API session, signed in once (sign-ins are rate limited per account and address)."""
     api = Api(server.base_url)
     user, password = server.instructor
     api.post("/api/login", {"username": user, "password": password})
@@ -148,13 +151,15 @@ class Classroom:
     join_code: str
     rooms: dict[str, str] = field(default_factory=dict)
 
-    def room(self, name: str, kind: str, members: list[str] | None = None) -> str:
-        made = self.api.post(f"/api/classes/{self.id}/rooms", {"name": name, "kind": kind, "members": members or []})
+    def room(self, name: str, kind: str, members: list[str] | None = None, lesson: str | None = None) -> str:
+        """A new room; ``lesson`` is ``course/slug`` (the server's bundled course is ``sample``)."""
+        body = {"name": name, "kind": kind, "members": members or [], "lesson": lesson}
+        made = self.api.post(f"/api/classes/{self.id}/rooms", body)
         self.rooms[name] = str(made["id"])
         return self.rooms[name]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_class(teacher: Api) -> Callable[[str], Classroom]:
     def make(name: str = "") -> Classroom:
         made = teacher.post("/api/classes", {"name": name or f"Python {secrets.token_hex(2)}"})
@@ -196,8 +201,10 @@ def new_page(browser: Any, server: Server, request: pytest.FixtureRequest) -> It
         return page
 
     yield make
-    failed = any(getattr(request.node, f"rep_{when}", None) and getattr(request.node, f"rep_{when}").failed
-                 for when in ("setup", "call"))
+    failed = any(
+        getattr(request.node, f"rep_{when}", None) and getattr(request.node, f"rep_{when}").failed
+        for when in ("setup", "call")
+    )
     if failed:
         ARTIFACTS.mkdir(exist_ok=True)
         safe = re.sub(r"[^\w.-]+", "_", request.node.name)

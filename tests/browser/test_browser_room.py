@@ -17,30 +17,45 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture
 def pair(make_class: Any, new_page: Any) -> tuple[Any, Any, str]:
     """Ada and Grace joined one class through the join page and share a pair room."""
-    klass = make_class()
+    klass = make_class("Year 9 Python")
     ada, grace = new_page("ada"), new_page("grace")
     ada_id = join(ada, klass.join_code, "Ada")
     grace_id = join(grace, klass.join_code, "Grace")
-    room = klass.room("Pair 1", "pair", [ada_id, grace_id])
+    room = klass.room("Pair 1", "pair", [ada_id, grace_id], lesson="sample/lists-and-loops")
     open_room(ada, room)
     open_room(grace, room)
     return ada, grace, room
 
 
-def test_two_students_see_each_others_text_and_named_cursor(pair: tuple[Any, Any, str]) -> None:
-    ada, grace, _room = pair
-    type_code(ada, "greeting = 'hello from Ada'\n")
-    expect_editor_text(grace, "hello from Ada")
-    type_code(grace, "print(greeting)  # Grace\n")
-    expect_editor_text(ada, "print(greeting)  # Grace")
-    expect_editor_text(grace, "hello from Ada")
+def test_two_students_see_each_others_text_and_named_cursor(
+    pair: tuple[Any, Any, str], new_page: Any, server: Server
+) -> None:
+    ada, grace, room = pair
+    type_code(ada, "scores = [3, 7, 2, 8]\n")
+    expect_editor_text(grace, "scores = [3, 7, 2, 8]")
+    type_code(grace, "for score in scores:\n    if score % 2 == 0:\n        print(score)\n")
+    expect_editor_text(ada, "        print(score)")
+    expect_editor_text(grace, "scores = [3, 7, 2, 8]")
     expect(ada.locator(".cm-ySelectionInfo", has_text="Grace")).to_be_visible()
     expect(grace.locator(".cm-ySelectionInfo", has_text="Ada")).to_be_visible()
     expect(ada.locator(".room-head .people")).to_contain_text("Grace")
+    expect(ada.locator(".lesson")).to_contain_text("Lists and loops")
     assert editor_text(ada) == editor_text(grace)
+
+    # The picture in the README: the instructor looking in, with both students' cursors and a selection.
+    ada.keyboard.press("Control+Home")
+    ada.keyboard.press("End")
+    grace.keyboard.press("ArrowUp")
+    grace.keyboard.press("End")
+    grace.keyboard.press("Shift+Home")
+    teacher = new_page("teacher", width=1360, height=820)
+    sign_in(teacher, *server.instructor)
+    open_room(teacher, room)
+    expect(teacher.locator(".cm-ySelectionInfo", has_text="Ada")).to_be_visible()
+    expect(teacher.locator(".cm-ySelectionInfo", has_text="Grace")).to_be_visible()
+    expect(teacher.locator(".cm-ySelection")).not_to_have_count(0)
     ARTIFACTS.mkdir(exist_ok=True)
-    ada.locator(".cm-content").click()
-    ada.screenshot(path=str(ARTIFACTS / "room.png"))
+    teacher.screenshot(path=str(ARTIFACTS / "room.png"))
 
 
 def test_run_reads_input_from_the_console_and_stop_ends_a_loop(pair: tuple[Any, Any, str]) -> None:
@@ -125,10 +140,14 @@ def test_student_cannot_open_another_classs_room(make_class: Any, new_page: Any)
     mine, theirs = make_class(), make_class()
     other = new_page("other")
     join(other, theirs.join_code, "Outsider")
-    their_room = theirs.room("Private pair", "pair", [
-        other.context.request.get("/api/me").json()["user"]["id"],
-        join(new_page("other2"), theirs.join_code, "Insider"),
-    ])
+    their_room = theirs.room(
+        "Private pair",
+        "pair",
+        [
+            other.context.request.get("/api/me").json()["user"]["id"],
+            join(new_page("other2"), theirs.join_code, "Insider"),
+        ],
+    )
     student = new_page("student")
     join(student, mine.join_code, "Margaret")
     student.goto(f"/rooms/{their_room}")

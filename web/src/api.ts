@@ -8,7 +8,7 @@ export interface Me { user: User; classes: ClassRef[] }
 export interface RoomRef { id: string | number; name: string; kind: string }
 export interface LessonRef { slug: string; title: string; course?: string }
 export interface ClassInfo {
-  id: string | number; name: string; join_code?: string;
+  id: string | number; name: string; join_code?: string | null; course?: string | null;
   rooms: RoomRef[]; lessons: LessonRef[]; online: { id: string | number; display_name: string }[];
 }
 export interface Lesson { slug: string; title: string; body: string; html?: string }

@@ -1,8 +1,9 @@
 // "/classes/{id}": the class home — its rooms, lessons and who is online (refreshed every 15 s).
 
-import { ApiError, ClassInfo, get } from "../api";
+import { ApiError, ClassInfo, get, Lesson, LessonRef } from "../api";
 import { $, clear, h } from "../dom";
 import { classNav } from "../classnav";
+import { renderMarkdown } from "../room/markdown";
 import { boot, fatal, nav, requireUser, setTitle } from "../shell";
 
 const classId = decodeURIComponent(location.pathname.split("/")[2] ?? "");
@@ -11,6 +12,25 @@ function onlineList(info: ClassInfo): HTMLElement {
   return h("ul", { class: "people" }, info.online.length
     ? info.online.map((p) => h("li", {}, h("span", { class: "dot", "aria-hidden": "true" }), p.display_name))
     : h("li", { class: "muted" }, "Nobody else is online yet."));
+}
+
+/** A lesson title that unfolds into the lesson's text (fetched the first time it opens). */
+function lessonItem(course: string | null | undefined, lesson: LessonRef): HTMLElement {
+  if (!course) return h("li", {}, lesson.title);
+  const body = h("div", { class: "prose" }, h("p", { class: "muted" }, "Loading…"));
+  const details = h("details", {}, h("summary", {}, lesson.title), body);
+  details.addEventListener("toggle", async () => {
+    if (!details.open || details.dataset.loaded) return;
+    details.dataset.loaded = "1";
+    try {
+      const full = await get<Lesson>(`/api/lessons/${encodeURIComponent(course)}/${encodeURIComponent(lesson.slug)}`);
+      body.innerHTML = full.html ?? renderMarkdown(full.body ?? "");
+    } catch (e) {
+      body.textContent = e instanceof Error ? e.message : String(e);
+      delete details.dataset.loaded;
+    }
+  });
+  return h("li", {}, details);
 }
 
 boot(async () => {
@@ -42,7 +62,7 @@ boot(async () => {
       h("section", { class: "card", "aria-labelledby": "lessons-title" },
         h("h2", { id: "lessons-title" }, "Lessons"),
         info.lessons.length
-          ? h("ul", { class: "list" }, info.lessons.map((l) => h("li", {}, l.title)))
+          ? h("ul", { class: "lesson-list" }, info.lessons.map((l) => lessonItem(info.course, l)))
           : h("p", { class: "muted" }, "No lessons yet.")),
       online)));
   setInterval(async () => {

@@ -59,7 +59,7 @@ boot(async () => {
   const output = h("pre", { class: "console", id: "console", role: "log", "aria-live": "polite",
     "aria-label": "Program output", tabindex: "0" });
   const input = h("input", { id: "stdin", autocomplete: "off", spellcheck: "false",
-    placeholder: "Type input for your program, then press Enter" });
+    placeholder: "Type, then press Enter" });
   const inputForm = h("form", { class: "stdin", "aria-label": "Program input" },
     h("label", { for: "stdin" }, "Input"), input, h("button", { type: "submit" }, "Send"));
   const runs = h("ol", { class: "runs", id: "runs", "aria-label": "Recent runs" });

@@ -11,13 +11,14 @@ export type ConnState = "connecting" | "online" | "offline" | "denied";
 
 export interface Person { name: string; color: string; colorLight: string }
 
-const PALETTE = ["#d6336c", "#1c7ed6", "#2b8a3e", "#e8590c", "#7048e8", "#0c8599", "#c2255c", "#5c940d"];
+const PALETTE = ["#e03131", "#1c7ed6", "#2f9e44", "#e8590c", "#7048e8", "#0c8599", "#c2255c", "#8f5b00"];
+
+const withColor = (name: string, color: string): Person => ({ name, color, colorLight: color + "33" });
 
 export function personFor(id: string | number, name: string): Person {
   let hash = 0;
-  for (const ch of String(id)) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
-  const color = PALETTE[hash % PALETTE.length];
-  return { name, color, colorLight: color + "33" };
+  for (const ch of String(id)) hash = (Math.imul(hash, 31) + ch.charCodeAt(0)) >>> 0;
+  return withColor(name, PALETTE[hash % PALETTE.length]);
 }
 
 export class RoomDoc {
@@ -37,7 +38,20 @@ export class RoomDoc {
   constructor(readonly roomId: string, me: Person) {
     this.local = new IndexeddbPersistence(`classroom:${location.host}:room:${roomId}`, this.doc);
     this.provider = new WebsocketProvider(wsBase() + "/collab", roomId, this.doc, { connect: false });
-    this.provider.awareness.setLocalStateField("user", me);
+    const awareness = this.provider.awareness;
+    awareness.setLocalStateField("user", me);
+    // Two people in a room must not share a colour: the later arrival (higher client id) moves to a free one.
+    awareness.on("change", () => {
+      const mine = awareness.getLocalState()?.user as Person | undefined;
+      if (!mine) return;
+      const taken = new Set<string>();
+      awareness.getStates().forEach((state, client) => {
+        if (client < this.doc.clientID && state?.user?.color) taken.add(state.user.color);
+      });
+      if (!taken.has(mine.color)) return;
+      const free = PALETTE.find((c) => !taken.has(c));
+      if (free) awareness.setLocalStateField("user", withColor(mine.name, free));
+    });
     this.provider.on("status", ({ status }: { status: string }) => {
       if (status === "connected") this.set("connecting", "Connected, syncing…");
     });

@@ -35,7 +35,8 @@ const highlight = HighlightStyle.define([
 
 const theme = EditorView.theme({
   "&": { color: "var(--fg)", backgroundColor: "var(--editor-bg)", height: "100%", fontSize: "15px" },
-  ".cm-content": { caretColor: "var(--fg)", fontFamily: "var(--mono)" },
+  // Room above the first line for the name label of a cursor there.
+  ".cm-content": { caretColor: "var(--fg)", fontFamily: "var(--mono)", paddingTop: "16px" },
   ".cm-gutters": { backgroundColor: "var(--editor-gutter)", color: "var(--muted)", border: "none" },
   ".cm-activeLine": { backgroundColor: "var(--editor-active)" },
   ".cm-activeLineGutter": { backgroundColor: "var(--editor-active)" },
