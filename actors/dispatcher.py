@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from actors import queue
@@ -344,18 +345,20 @@ class Dispatcher:
 
 
 def outcome(run: QueuedRun | None, run_id: str, result: dict[str, Any]) -> dict[str, Any]:
-    """The analytics event of a finished run (what :class:`actors.outcomes.OutcomeBatcher` sends)."""
+    """The analytics event of a finished run (fields of :mod:`analytics.outcome`)."""
+    error = result.get("error") or {}
     return {
         "run_id": run_id,
-        "user": run.user if run else None,
-        "klass": run.klass if run else None,
-        "room": run.room if run else None,
+        "user_id": run.user if run else None,
+        "class_id": run.klass if run else None,
+        "room_id": run.room if run else None,
+        "exercise": None,
         "verdict": result.get("verdict"),
-        "error": result.get("error"),
+        "error_type": error.get("type"),
+        "error_message": error.get("message"),
+        "error_line": error.get("line"),
         "wall_ms": result.get("wall_ms"),
-        "cpu_ms": result.get("cpu_ms"),
-        "exit_code": result.get("exit_code"),
-        "finished_at": time.time(),
+        "finished_at": datetime.now(UTC).isoformat(),
     }
 
 

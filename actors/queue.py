@@ -22,6 +22,8 @@ from typing import Any
 from classroom.tables import Run
 
 MAX_ATTEMPTS = 3
+# Whether stdin stays open is stored beside the files in the row's JSON, under a key that is never a file name.
+INTERACTIVE_KEY = "/interactive"
 
 
 @dataclass
@@ -95,7 +97,7 @@ async def load_spec(run_id: str) -> dict[str, Any] | None:
         import json
 
         args = json.loads(args)
-    interactive = bool(files.pop("\0interactive", False)) if isinstance(files, dict) else False
+    interactive = bool(files.pop(INTERACTIVE_KEY, False)) if isinstance(files, dict) else False
     return {"files": files, "entry": row["entry"], "stdin": row["stdin"], "args": args, "interactive": interactive}
 
 

@@ -68,9 +68,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await _stop_all(started, float(settings.shutdown_seconds))
 
     routes: list[BaseRoute] = [*health.routes(), *openapi.routes(), *accounts_edge.routes(settings)]
+    from classroom import runs  # the run pipeline: /api/runs, its stream, the dispatcher component
+
+    routes += runs.routes()
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
     app.state.settings = settings
     app.state.components = parts
     app.state.database = parts[0]
     accounts_edge.install(app, settings, parts)  # rate limiter, OIDC client, course import after the database
+    runs.install(app, settings, parts)  # after Ray: owns the dispatcher and the slot actors
     return app

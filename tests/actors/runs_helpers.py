@@ -68,3 +68,46 @@ async def wait_finished(run_ids: list[str], timeout: float = 60.0) -> list[dict[
             statuses = await Run.select(Run.id, Run.status, Run.attempts).where(Run.id.is_in(ids)).run()
             raise AssertionError(f"not finished in {timeout}s: {[s for s in statuses if s['status'] != 'finished']}")
         await asyncio.sleep(0.05)
+
+
+async def make_class(owner: str) -> str:
+    from classroom.tables import Class
+
+    klass = Class(
+        id=uuid.uuid4(),
+        name="Python 1",
+        owner=uuid.UUID(owner),
+        join_code=uuid.uuid4().hex[:8],
+        created_at=datetime.now(UTC),
+    )
+    await klass.save().run()
+    return str(klass.id)
+
+
+async def make_room(class_id: str, creator: str, kind: str = "personal", members: tuple[str, ...] = ()) -> str:
+    from classroom.tables import Enrollment, Room, RoomMember
+
+    room = Room(
+        id=uuid.uuid4(),
+        klass=uuid.UUID(class_id),
+        name="room",
+        kind=kind,
+        created_by=uuid.UUID(creator),
+        created_at=datetime.now(UTC),
+    )
+    await room.save().run()
+    for member in members:
+        now = datetime.now(UTC)
+        await (
+            Enrollment(
+                id=uuid.uuid4(), klass=uuid.UUID(class_id), user=uuid.UUID(member), role="student", created_at=now
+            )
+            .save()
+            .run()
+        )
+        await (
+            RoomMember(id=uuid.uuid4(), room=room.id, user=uuid.UUID(member), role="writer", created_at=now)
+            .save()
+            .run()
+        )
+    return str(room.id)

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from runs_helpers import backend_or_skip, make_user, submit, wait_finished
 
 from actors import queue
 from actors.dispatcher import Dispatcher
 from actors.fleet import LocalFleet
-from runs_helpers import backend_or_skip, make_user, submit, wait_finished
 
 pytestmark = [pytest.mark.anyio, pytest.mark.sandbox]
 

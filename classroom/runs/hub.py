@@ -1,0 +1,73 @@
+"""Fan-out of a run's stream to its WebSocket subscribers, with the so-far output kept for late subscribers.
+
+Each run this process dispatches has a :class:`RunStream`: the messages sent so far (bounded: output beyond
+``max_bytes`` is not kept, the sandbox caps output anyway) and one queue per subscriber.
+:meth:`RunHub.subscribe` returns the history and a live queue atomically, so a late subscriber gets everything
+so far and then every later message, nothing twice and nothing lost. A finished run's stream is kept for
+``keep_seconds``; after that subscribers are served from the runs row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+Message = dict[str, Any]
+
+
+@dataclass
+class RunStream:
+    history: list[Message] = field(default_factory=list)
+    subscribers: set[asyncio.Queue[Message]] = field(default_factory=set)
+    kept_bytes: int = 0
+    done: bool = False
+
+
+class RunHub:
+    def __init__(self, *, max_bytes: int = 1024 * 1024, keep_seconds: float = 120.0) -> None:
+        self.max_bytes = max_bytes
+        self.keep_seconds = keep_seconds
+        self._streams: dict[str, RunStream] = {}
+
+    def open(self, run_id: str) -> None:
+        self._streams.setdefault(run_id, RunStream())
+
+    def has(self, run_id: str) -> bool:
+        return run_id in self._streams
+
+    def publish(self, run_id: str, message: Message) -> None:
+        stream = self._streams.setdefault(run_id, RunStream())
+        if stream.done:
+            return
+        if message["type"] in ("stdout", "stderr"):
+            size = len(message["data"])
+            if stream.kept_bytes + size <= self.max_bytes:
+                stream.history.append(message)
+            stream.kept_bytes += size
+        elif message["type"] == "retry":
+            # The failed attempt's output is void: late subscribers see only the attempt that counts.
+            stream.history = [m for m in stream.history if m["type"] not in ("stdout", "stderr", "started")]
+            stream.kept_bytes = 0
+            stream.history.append(message)
+        else:
+            stream.history.append(message)
+        for queue in stream.subscribers:
+            queue.put_nowait(message)
+        if message["type"] == "exit":
+            stream.done = True
+            asyncio.get_running_loop().call_later(self.keep_seconds, self._streams.pop, run_id, None)
+
+    def subscribe(self, run_id: str) -> tuple[list[Message], asyncio.Queue[Message]] | None:
+        stream = self._streams.get(run_id)
+        if stream is None:
+            return None
+        queue: asyncio.Queue[Message] = asyncio.Queue()
+        if not stream.done:
+            stream.subscribers.add(queue)
+        return list(stream.history), queue
+
+    def unsubscribe(self, run_id: str, queue: asyncio.Queue[Message]) -> None:
+        stream = self._streams.get(run_id)
+        if stream is not None:
+            stream.subscribers.discard(queue)

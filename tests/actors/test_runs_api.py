@@ -1,0 +1,162 @@
+"""The run API end to end: a real server on port 0, real Ray (the session's local cluster), real sandboxes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+from runs_helpers import backend_or_skip, make_class, make_room, make_user
+
+from classroom import tokens
+from classroom.app import create_app
+from classroom.settings import Settings, load_settings
+
+pytestmark = [pytest.mark.anyio, pytest.mark.ray, pytest.mark.sandbox]
+
+
+def text(messages: list[dict[str, Any]], stream: str = "stdout") -> str:
+    return "".join(m["data"] for m in messages if m["type"] == stream)
+
+
+class Live:
+    def __init__(self, base: str, settings: Settings, app: Any) -> None:
+        self.base, self.settings, self.app = base, settings, app
+        self.http = httpx.AsyncClient(base_url=base, timeout=30)
+
+    def bearer(self, user: str) -> dict[str, str]:
+        jwt = tokens.issue_jwt(self.settings, uuid.UUID(user), tokens.API_AUDIENCE, 600)
+        return {"authorization": f"Bearer {jwt}"}
+
+    def ws_url(self, run_id: str, user: str) -> str:
+        jwt = tokens.issue_jwt(self.settings, uuid.UUID(user), tokens.WS_AUDIENCE, 600)
+        return f"{self.base.replace('http', 'ws')}/api/runs/{run_id}/stream?token={jwt}"
+
+    async def submit(self, user: str, **body: Any) -> dict[str, Any]:
+        response = await self.http.post("/api/runs", json=body, headers=self.bearer(user))
+        assert response.status_code == 202, response.text
+        return dict(response.json())
+
+    async def messages(self, run_id: str, user: str, send: list[dict[str, Any]] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]
+        out = []
+        async with websockets.connect(self.ws_url(run_id, user)) as ws:
+            for message in send:
+                await ws.send(json.dumps(message))
+            async for raw in ws:
+                out.append(json.loads(raw))
+        return out
+
+
+@pytest.fixture
+async def live(ray_local: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Live]:
+    await backend_or_skip()
+    from actors import cluster
+
+    monkeypatch.setattr(cluster, "disconnect", lambda: None)  # the session's Ray outlives this app
+    settings = load_settings(
+        {
+            "CLASSROOM_DATA_DIR": str(tmp_path / "data"),
+            "CLASSROOM_WARM_SANDBOXES": "1",
+            "CLASSROOM_PORT": "0",
+            "CLASSROOM_RUNS_PER_MINUTE": "1000",
+        },
+        dotenv=None,
+    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    live = Live(f"http://127.0.0.1:{port}", settings, app)
+    for _ in range(200):  # slots warm up
+        if app.state.runs.dispatcher.fleet.ready():
+            break
+        await asyncio.sleep(0.1)
+    yield live
+    await live.http.aclose()
+    server.should_exit = True
+    await task
+
+
+async def test_submit_stream_and_read(live: Live) -> None:
+    user = await make_user()
+    accepted = await live.submit(user, code="print('hello')\nraise ValueError('boom')")
+    assert accepted["status"] == "queued" and accepted["queue_position"] >= 0
+    messages = await live.messages(accepted["id"], user)
+    kinds = [m["type"] for m in messages]
+    assert kinds[0] in ("queued", "started") and kinds[-1] == "exit"
+    assert text(messages) == "hello\n" and "ValueError: boom" in text(messages, "stderr")
+    exit_ = messages[-1]
+    assert (
+        exit_["verdict"] == "runtime_error" and exit_["error"]["type"] == "ValueError" and exit_["error"]["line"] == 2
+    )
+    run = (await live.http.get(f"/api/runs/{accepted['id']}", headers=live.bearer(user))).json()
+    assert run["status"] == "finished" and run["verdict"] == "runtime_error" and run["stdout"] == "hello\n"
+    assert run["wall_ms"] is not None and run["code_hash"]
+    # a late subscriber gets it all again
+    again = await live.messages(accepted["id"], user)
+    assert [m for m in again if m["type"] != "queued"] == [m for m in messages if m["type"] != "queued"]
+
+
+async def test_stdin_round_trip_cancel_and_late_subscriber(live: Live) -> None:
+    user = await make_user()
+    echo = await live.submit(user, code="print('hi', input('name? '))", interactive=True)
+    messages = await live.messages(echo["id"], user, send=[{"type": "stdin", "data": "Ada\n"}])
+    assert text(messages) == "name? hi Ada\n" and messages[-1]["verdict"] == "ok"
+
+    loop = await live.submit(user, code="import time\nprint('tick', flush=True)\nwhile True: pass")
+    await asyncio.sleep(1.0)  # it is running and has printed: a late subscriber
+    async with websockets.connect(live.ws_url(loop["id"], user)) as ws:
+        first = [json.loads(await ws.recv()) for _ in range(2)]
+        assert first[0] == {"type": "started", "attempt": 1} and first[1]["data"].startswith("tick")
+        await ws.send(json.dumps({"type": "cancel"}))
+        rest = [json.loads(raw) async for raw in ws]
+    assert rest[-1]["type"] == "exit" and rest[-1]["verdict"] == "cancelled"
+
+
+async def test_room_run_takes_the_document_and_access_rules(live: Live) -> None:
+    teacher, student, stranger = await make_user("t", "instructor"), await make_user("s"), await make_user("x")
+    class_id = await make_class(teacher)
+    room = await make_room(class_id, teacher, members=(student,))
+    await live.app.state.rooms.set_files(room, {"main.py": "print('from the room')"})
+    accepted = await live.submit(student, room_id=room)
+    messages = await live.messages(accepted["id"], teacher)
+    assert text(messages) == "from the room\n"
+    from classroom.tables import Run
+
+    row = await Run.objects().where(Run.id == uuid.UUID(accepted["id"])).first().run()
+    assert row.state_vector and str(row.klass) == class_id
+    listed = (await live.http.get(f"/api/rooms/{room}/runs", headers=live.bearer(student))).json()
+    assert [r["id"] for r in listed["runs"]] == [accepted["id"]]
+    # a stranger can neither read, stream, nor list it
+    assert (await live.http.get(f"/api/runs/{accepted['id']}", headers=live.bearer(stranger))).status_code == 404
+    assert (await live.http.get(f"/api/rooms/{room}/runs", headers=live.bearer(stranger))).status_code == 404
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        async with websockets.connect(live.ws_url(accepted["id"], stranger)) as ws:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+
+
+async def test_malformed_input_is_refused_precisely(live: Live) -> None:
+    user = await make_user()
+    bad = await live.http.post("/api/runs", json={"code": "x", "files": []}, headers=live.bearer(user))
+    assert bad.status_code == 400 and "exactly one of" in bad.json()["detail"]
+    bad = await live.http.post(
+        "/api/runs", json={"files": [{"name": "../x.py", "content": ""}], "entry": "../x.py"}, headers=live.bearer(user)
+    )
+    assert bad.status_code == 400 and "bad file path" in bad.json()["detail"]
+    accepted = await live.submit(user, code="import time; time.sleep(2)")
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        async with websockets.connect(live.ws_url(accepted["id"], user)) as ws:
+            await ws.send("not json")
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
