@@ -83,7 +83,7 @@ boot(async () => {
       h("h1", {}, room.name, " ", h("span", { class: "badge" }, room.kind)),
       people),
     room.can_write ? null : h("p", { class: "banner", role: "note", id: "readonly-note" },
-      room.kind === "demo" ? "Demo room: you are watching. Only the instructor can edit here; you can still run the code."
+      room.kind === "demo" ? "Demo room: you are watching. Only the instructor can edit here."
         : "You can watch this room but not edit it."),
     lesson,
     h("section", { class: "workspace", "aria-label": "Code" },
