@@ -14,13 +14,14 @@ export interface ClassInfo {
 export interface Lesson { slug: string; title: string; body: string; html?: string }
 export interface RoomInfo {
   id: string | number; name: string; kind: string; class_id: string | number;
-  lesson: Lesson | null; members: unknown[]; can_write: boolean; files: unknown[];
+  lesson: Lesson | null; members: { id: string | number; display_name: string; role?: string }[];
+  can_write: boolean; files?: unknown[];
 }
 export interface RunRef { id: string | number; status: string; queue_position?: number | null }
 export interface RunSummary {
   id: string | number; status?: string; verdict?: string | null; exit_code?: number | null;
   wall_ms?: number | null; created_at?: string; user?: { display_name?: string } | null;
-  user_name?: string; display_name?: string; error?: { type?: string; message?: string; line?: number } | null;
+  user_name?: string; display_name?: string; user_id?: string; error?: { type?: string; message?: string; line?: number } | null;
 }
 
 export class ApiError extends Error {

@@ -9,6 +9,7 @@ export interface ExitInfo {
   verdict: string; exit_code?: number | null; wall_ms?: number | null;
   error?: { type?: string; message?: string; line?: number | null } | null;
   limits?: { wall_seconds?: number; memory_mb?: number } | null;
+  stdout_truncated?: boolean; stderr_truncated?: boolean; detail?: string | null;
 }
 
 export interface RunnerParts {
@@ -33,7 +34,8 @@ export function explain(exit: ExitInfo, wallLimit = 10): { title: string; detail
       return { title: `Error${where}`, detail: `${what}`, tone: "err" };
     }
     case "time_limit": {
-      const limit = exit.limits?.wall_seconds ?? wallLimit;
+      // The exit message does not carry the limit; the time the run took before it was stopped is the limit.
+      const limit = exit.limits?.wall_seconds ?? (exit.wall_ms ? Math.max(1, Math.floor(exit.wall_ms / 1000)) : wallLimit);
       return { title: "Time limit", detail: `Your program ran longer than ${limit} s and was stopped. ` +
         "Look for a loop that never ends, or an input() nobody answered.", tone: "err" };
     }
@@ -73,10 +75,20 @@ export class Runner {
     private readonly parts: RunnerParts,
     private readonly onExit: (exit: ExitInfo) => void,
     private readonly wallLimit = 10,
+    private readonly names: Map<string, string> = new Map(),
   ) {
     parts.runButton.addEventListener("click", () => this.run());
     parts.stopButton.addEventListener("click", () => this.stop());
     parts.inputForm.addEventListener("submit", (ev) => { ev.preventDefault(); this.sendInput(); });
+    parts.input.addEventListener("keydown", (ev) => {
+      // Ctrl+D ends the program's input, as in a terminal.
+      if (ev.key === "d" && ev.ctrlKey && this.socket?.readyState === WebSocket.OPEN) {
+        ev.preventDefault();
+        this.sendInput();
+        this.socket.send(JSON.stringify({ type: "stdin_eof" }));
+        this.write("sys", "[end of input]\n");
+      }
+    });
     this.setPhase("idle");
   }
 
@@ -120,7 +132,8 @@ export class Runner {
     this.chars = 0;
     this.status("Sending…", "your program goes to the queue.");
     try {
-      const ref = await post<RunRef>("/api/runs", { room_id: this.roomId });
+      // interactive: stdin stays open so the console's input line can answer input().
+      const ref = await post<RunRef>("/api/runs", { room_id: this.roomId, interactive: true });
       this.runId = String(ref.id);
       this.queued(ref.queue_position ?? null);
       await this.follow(this.runId);
@@ -170,6 +183,12 @@ export class Runner {
         this.write(msg.type === "stdout" ? "out" : "err", String(msg.data ?? ""));
         if (msg.type === "stdout") this.maybeWaiting(String(msg.data ?? ""));
         break;
+      case "retry":
+        // A runner failed mid-run; the server starts the program again and its earlier output is void.
+        clear(this.parts.console);
+        this.chars = 0;
+        this.write("sys", "[the run restarted on another runner]\n");
+        break;
       case "exit": this.finish(msg as ExitInfo); break;
       case "error": this.status("Run failed", String(msg.detail ?? msg.message ?? msg.error ?? ""), "err"); break;
     }
@@ -207,6 +226,10 @@ export class Runner {
       this.socket.send(JSON.stringify({ type: "cancel" }));
       this.stopping = true;
       this.status("Stopping…");
+    } else if (this.runId && this.phase !== "idle") {
+      this.stopping = true;
+      this.status("Stopping…");
+      void post(`/api/runs/${encodeURIComponent(this.runId)}/cancel`).catch(() => undefined);
     }
   }
 
@@ -219,6 +242,7 @@ export class Runner {
     const { title, detail, tone } = explain(exit, this.wallLimit);
     this.status(title + ":", detail, tone);
     if (exit.verdict !== "ok" && exit.verdict !== "runtime_error") this.write("sys", `\n[${title}]\n`);
+    if (exit.stdout_truncated || exit.stderr_truncated) this.write("sys", "\n[some output was cut off]\n");
     this.onExit(exit);
     void this.loadRecent();
   }
@@ -251,7 +275,7 @@ export class Runner {
       return;
     }
     clear(this.parts.runs, runs.length ? runs.slice(0, 10).map((r) => {
-      const who = r.user?.display_name ?? r.display_name ?? r.user_name ?? "";
+      const who = r.user?.display_name ?? r.display_name ?? r.user_name ?? (r.user_id ? this.names.get(String(r.user_id)) : "") ?? "";
       const when = r.created_at ? new Date(r.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
       const verdict = r.verdict ?? r.status ?? "";
       return h("li", { "data-verdict": verdict },
