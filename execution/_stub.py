@@ -60,6 +60,30 @@ def _exit_code(exc: SystemExit) -> int:
     return 1
 
 
+def _become_init() -> None:
+    """As pid 1 of the box, fork the program as pid 2 (so it has ordinary signal semantics) and reap.
+
+    Returns only in the child. The parent waits for the program, reaping orphans meanwhile, then exits
+    with its status (128+N for signal N); the kernel then kills whatever else is left in the box.
+    """
+    child = os.fork()
+    if child == 0:
+        return
+    status = 0
+    while True:
+        try:
+            pid, st = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        if pid == child:
+            status = st
+            break
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(128 - code if code < 0 else code)
+
+
 def main() -> None:
     workdir, packages, preload = sys.argv[1], sys.argv[2], sys.argv[3]
     for name in filter(None, preload.split(",")):
@@ -79,6 +103,8 @@ def main() -> None:
     except OSError as e:
         sys.stderr.write(f"could not write the program's files: {e}\n")
         os._exit(1)
+    if os.getpid() == 1:
+        _become_init()
     entry = os.path.join(workdir, req["entry"])
     sys.argv = [entry, *req.get("args", [])]
     sys.path[:] = [os.path.dirname(entry), *filter(None, packages.split(":")), *sys.path[1:]]

@@ -58,6 +58,7 @@ class BwrapBackend:
             "--unshare-user",
             "--disable-userns",
             "--unshare-all",
+            "--as-pid-1",
             "--die-with-parent",
             "--new-session",
             "--cap-drop",
@@ -115,6 +116,14 @@ class BwrapBackend:
             *box_command(language),
         ]
         return argv, fds
+
+    def leftovers(self, owner: int | None = None) -> list[str]:
+        """Per-run cgroups that exist now (of server process ``owner`` only, if given)."""
+        return cgroups.existing_groups(owner=owner)
+
+    def reap_stale(self) -> list[str]:
+        """Remove cgroups left behind by server processes that died without closing their sandboxes."""
+        return cgroups.reap_stale()
 
     def sandbox(self, limits: Limits, language: str = "python") -> ProcessSandbox:
         get_language(language)

@@ -8,6 +8,7 @@ Paths are ours (never sandbox-writable), opened with ``O_NOFOLLOW`` anyway.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from execution.errors import BackendUnavailable
 from execution.types import Limits
 
+log = logging.getLogger(__name__)
 CGROUP_ROOT = Path(os.environ.get("CLASSROOM_EXEC_CGROUP_ROOT", "/sys/fs/cgroup"))
 PARENT = os.environ.get("CLASSROOM_EXEC_CGROUP_PARENT", "classroom")
 V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
@@ -84,7 +86,7 @@ class Cgroup:
     @classmethod
     def create(cls, limits: Limits, root: Path = CGROUP_ROOT, name: str | None = None) -> Cgroup:
         version = detect_version(root)
-        name = name or f"run-{uuid.uuid4().hex[:12]}"
+        name = name or f"run-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         try:
             if version == 2:
                 parent = root / PARENT
@@ -186,20 +188,24 @@ class Cgroup:
                 found |= {int(p) for p in _read(d / "cgroup.procs").split()}
         return found
 
-    def kill_all(self, timeout: float = 5.0) -> None:
-        """SIGKILL every process in the group until none is left (a fork bomb cannot outrun it)."""
+    def kill_all(self, timeout: float = 5.0, spare: int | None = None) -> None:
+        """SIGKILL every process in the group until none is left (a fork bomb cannot outrun it).
+
+        ``spare`` (the launcher, our direct child) is left alone so that it reaps the box and exits by
+        itself: killed first, it would orphan the box's init to the host's pid 1 as a zombie.
+        """
         if self.version == 2:
             d = self.dirs["unified"]
             with contextlib.suppress(OSError):
                 _write(d / "pids.max", "0")
-            if (d / "cgroup.kill").exists():
+            if spare is None and (d / "cgroup.kill").exists():
                 with contextlib.suppress(OSError):
                     _write(d / "cgroup.kill", "1")
         else:
             with contextlib.suppress(OSError):
                 _write(self.dirs["pids"] / "pids.max", "0")
         deadline = time.monotonic() + timeout
-        while pids := self.pids():
+        while pids := self.pids() - {spare}:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
@@ -211,11 +217,41 @@ class Cgroup:
         """Kill what is left and remove the group's directories (retrying while the kernel lets go)."""
         self.kill_all()
         for d in self.dirs.values():
-            for _ in range(200):
+            for attempt in range(400):
                 try:
                     d.rmdir()
                     break
                 except FileNotFoundError:
                     break
-                except OSError:
+                except OSError as e:
+                    if attempt == 399:
+                        log.warning("could not remove cgroup %s: %s (pids %s)", d, e, self.pids())
                     time.sleep(0.005)
+
+
+def existing_groups(root: Path = CGROUP_ROOT, owner: int | None = None) -> list[str]:
+    """Per-run cgroups that exist now, of every server process or of ``owner`` (a pid) only."""
+    try:
+        version = detect_version(root)
+    except BackendUnavailable:
+        return []
+    parents = [root / PARENT] if version == 2 else [root / c / PARENT for c in V1_CONTROLLERS]
+    prefix = "run-" if owner is None else f"run-{owner}-"
+    return sorted(str(d) for p in parents if p.is_dir() for d in p.iterdir() if d.name.startswith(prefix))
+
+
+def reap_stale(root: Path = CGROUP_ROOT) -> list[str]:
+    """Remove per-run cgroups left by dead server processes (the creator's pid is in the name)."""
+    removed = []
+    for path in existing_groups(root):
+        parts = Path(path).name.split("-")
+        if len(parts) != 3 or not parts[1].isdigit() or Path(f"/proc/{parts[1]}").exists():
+            continue
+        with contextlib.suppress(OSError):
+            pid_file = Path(path) / "cgroup.procs"
+            for pid in _read(pid_file).split():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
+            Path(path).rmdir()
+            removed.append(path)
+    return removed

@@ -98,6 +98,14 @@ class NsjailBackend:
             argv += ["-E", f"{k}={v}"]
         return [*argv, "--", *box_command(language)], fds
 
+    def leftovers(self, owner: int | None = None) -> list[str]:
+        """Per-run cgroups that exist now (of server process ``owner`` only, if given)."""
+        return cgroups.existing_groups(owner=owner)
+
+    def reap_stale(self) -> list[str]:
+        """Remove cgroups left behind by server processes that died without closing their sandboxes."""
+        return cgroups.reap_stale()
+
     def sandbox(self, limits: Limits, language: str = "python") -> ProcessSandbox:
         get_language(language)
         return ProcessSandbox(self.name, limits, lambda fds: self.argv(limits, language, fds))

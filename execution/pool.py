@@ -71,6 +71,11 @@ class WarmPool:
         from execution.selftest import self_test
 
         self.backend = await resolve_backend(self._backend_arg)
+        reap = getattr(self.backend, "reap_stale", None)
+        if callable(reap):
+            removed = await asyncio.to_thread(reap)
+            if removed:
+                log.info("warm pool %s: removed %d stale sandbox groups", self.backend.name, len(removed))
         if self.self_test:
             report = await self_test(self.backend)
             if not report.ok:

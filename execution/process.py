@@ -223,8 +223,12 @@ class ProcessSandbox:
                 self._stop_with(Verdict.TIME_LIMIT)
             wall_ms = (time.monotonic() - t0) * 1000
             # Everything in the group dies now, whatever the reason: no process outlives its run.
-            cg.kill_all()
-            returncode = await asyncio.wait_for(exited, 5.0)
+            cg.kill_all(spare=proc.pid)
+            try:
+                returncode = await asyncio.wait_for(asyncio.shield(exited), 2.0)
+            except TimeoutError:
+                cg.kill_all()
+                returncode = await asyncio.wait_for(exited, 5.0)
             _, pending = await asyncio.wait(pumps, timeout=2.0)
             for p in pending:
                 p.cancel()
@@ -263,6 +267,11 @@ class ProcessSandbox:
             return
         self._state = "closed"
         proc, cg = self._proc, self._cgroup
+        if proc is not None and proc.returncode is None and cg is not None:
+            # the box first, so the launcher reaps it and exits by itself (no orphan zombies)
+            await asyncio.to_thread(cg.kill_all, 5.0, proc.pid)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 1.0)
         if proc is not None and proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -66,6 +66,7 @@ class Backend(Protocol):
     - ``unavailable_reason()`` is cheap and does no confinement check: ``None`` if the backend's pieces are
       present, else ``(reason, fix)``.
     - ``sandbox(limits, language)`` returns a *new* (not started) sandbox.
+    - ``leftovers()`` lists what of ours still exists (a leak check for tests and ``classroom doctor``).
     - ``strength``: higher is stronger isolation; ``auto`` prefers the strongest that passes its self-test.
     """
 
@@ -75,3 +76,8 @@ class Backend(Protocol):
     def unavailable_reason(self) -> tuple[str, str] | None: ...
 
     def sandbox(self, limits: Limits, language: str = "python") -> Sandbox: ...
+
+    def leftovers(self, owner: int | None = None) -> list[str]:
+        """Resources of ours that exist now (cgroups, containers), of server process ``owner`` if given:
+        empty once every sandbox of that process is closed."""
+        ...

@@ -55,5 +55,10 @@ def _register_builtins() -> None:
     from execution.docker_backend import DockerBackend
     from execution.nsjail_backend import NsjailBackend
 
-    for name, factory in (("bwrap", BwrapBackend), ("nsjail", NsjailBackend), ("docker", DockerBackend)):
+    builtins: dict[str, Callable[[], Backend]] = {
+        "bwrap": BwrapBackend,
+        "nsjail": NsjailBackend,
+        "docker": DockerBackend,
+    }
+    for name, factory in builtins.items():
         _FACTORIES.setdefault(name, factory)
