@@ -54,6 +54,10 @@ def test_two_students_see_each_others_text_and_named_cursor(
     expect(teacher.locator(".cm-ySelectionInfo", has_text="Ada")).to_be_visible()
     expect(teacher.locator(".cm-ySelectionInfo", has_text="Grace")).to_be_visible()
     expect(teacher.locator(".cm-ySelection")).not_to_have_count(0)
+    teacher.get_by_role("button", name="Run").click()
+    expect(teacher.locator("#run-status")).to_contain_text("Finished", timeout=60_000)
+    expect(teacher.locator("#console")).to_have_text("2\n8\n")
+    teacher.mouse.move(0, 0)
     ARTIFACTS.mkdir(exist_ok=True)
     teacher.screenshot(path=str(ARTIFACTS / "room.png"))
 

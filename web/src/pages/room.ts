@@ -160,6 +160,9 @@ boot(async () => {
     const line = exit.verdict === "runtime_error" ? exit.error?.line ?? null : null;
     if (line && editor.file !== "main.py" && shared.files.has("main.py")) { wanted = "main.py"; sync(); }
     editor.markError(line);
-  }, 10, new Map((room.members ?? []).map((m) => [String(m.id), m.display_name])));
+  }, 10, new Map([
+    ...(room.members ?? []).map((m): [string, string] => [String(m.id), m.display_name]),
+    [String(who.user.id), who.user.display_name],
+  ]));
   void runner.current.loadRecent();
 });
