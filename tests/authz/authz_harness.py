@@ -18,6 +18,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,9 +28,31 @@ from authz_world import ACTORS, World
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
+from classroom.settings import Settings, load_settings
+
 # Components the matrix does not start: the fixture owns the database; Ray and the sandbox probe are not needed
 # to decide who may do what.
 SKIPPED_COMPONENTS = ("database", "ray", "sandbox")
+
+
+def engine_url(engine: Any) -> str:
+    """The URL of a test database engine, so the app's own components reach the same database."""
+    path = getattr(engine, "path", None)
+    if path:
+        return f"sqlite:///{path}"
+    return str(engine.config["dsn"])
+
+
+def app_settings(tmp_path: Path, engine: Any, **extra: str) -> Settings:
+    """Settings for an in-process app on the fixture's database, without Ray; ``extra`` adds CLASSROOM_* values."""
+    env = {
+        "CLASSROOM_DATA_DIR": str(tmp_path / "data"),
+        "CLASSROOM_DATABASE_URL": engine_url(engine),
+        "CLASSROOM_START_RAY": "false",
+        "CLASSROOM_ADMIN_TOKEN": "matrix-admin-token-0123456789abcdef",
+    }
+    env.update({f"CLASSROOM_{k.upper()}": v for k, v in extra.items()})
+    return load_settings(env, dotenv=None)
 
 
 def cells(**statuses: int) -> dict[str, int]:

@@ -20,13 +20,13 @@ from typing import Any
 
 import httpx
 import pytest
-from authz_harness import Case, LiveServer, http_cell, route_keys, started, ws_cell
+from authz_harness import Case, LiveServer, app_settings, http_cell, route_keys, started, ws_cell
 from authz_world import ACTORS, World, build_world
 from piccolo.engine.base import Engine
 from starlette.applications import Starlette
 
 from classroom.app import create_app
-from classroom.settings import Settings, load_settings
+from classroom.settings import Settings
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -47,28 +47,9 @@ MODULES = _row_modules()
 ROWS: list[tuple[Case, Any]] = [(case, module) for module in MODULES for case in module.ROWS]
 
 
-def engine_url(engine: Engine[Any]) -> str:
-    path = getattr(engine, "path", None)
-    if path:
-        return f"sqlite:///{path}"
-    return str(engine.config["dsn"])  # type: ignore[attr-defined]
-
-
-def matrix_settings(tmp_path: Path, engine: Engine[Any]) -> Settings:
-    return load_settings(
-        {
-            "CLASSROOM_DATA_DIR": str(tmp_path / "data"),
-            "CLASSROOM_DATABASE_URL": engine_url(engine),
-            "CLASSROOM_START_RAY": "false",
-            "CLASSROOM_ADMIN_TOKEN": "matrix-admin-token-0123456789abcdef",
-        },
-        dotenv=None,
-    )
-
-
 @pytest.fixture
 async def matrix_app(database: Engine[Any], tmp_path: Path) -> AsyncIterator[Starlette]:
-    app = create_app(matrix_settings(tmp_path, database))
+    app = create_app(app_settings(tmp_path, database))
     async with started(app):
         yield app
 

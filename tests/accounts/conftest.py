@@ -1,0 +1,53 @@
+"""Fixtures of the accounts tests: the real app on the test database (its components minus Ray and the sandbox
+probe), an in-process HTTP client, a live loopback server for WebSockets, and the matrix's world of actors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from piccolo.engine.base import Engine
+from starlette.applications import Starlette
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "authz"))
+
+from authz_harness import LiveServer, app_settings, started
+from authz_world import World, build_world
+
+from classroom.app import create_app
+
+BASE_URL = "http://127.0.0.1:8000"  # an allowed origin by default
+
+
+@pytest.fixture
+async def app(sqlite_database: Engine[Any], tmp_path: Path) -> AsyncIterator[Starlette]:
+    application = create_app(app_settings(tmp_path, sqlite_database))
+    async with started(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE_URL) as c:
+        yield c
+
+
+@pytest.fixture
+async def world(app: Starlette) -> World:
+    return await build_world(app.state.settings)
+
+
+@pytest.fixture
+async def live(app: Starlette) -> AsyncIterator[LiveServer]:
+    server = LiveServer(app)
+    yield server
+    await server.close()
+
+
+def new_client(app: Starlette) -> httpx.AsyncClient:
+    """Another browser: its own cookie jar."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE_URL)
