@@ -288,18 +288,21 @@ class DockerSandbox:
                 t.cancel()
         usage = cg.usage() if cg is not None else None
         oom = usage.oom_kills - base.oom_kills if usage and base else 0
-        if usage is None and self._reason is None:
-            state = (await asyncio.to_thread(self._container.reload) or self._container.attrs)["State"]
-            oom = int(bool(state.get("OOMKilled")))
+        status_code = int(status.get("StatusCode", -9))
+        if not oom and self._reason is None and status_code == 128 + 9:
+            # the OOM counter lives in the container's own cgroup, which runc removed: ask docker
+            await asyncio.to_thread(self._container.reload)
+            oom = int(bool(self._container.attrs["State"].get("OOMKilled")))
         cpu_ms = (usage.cpu_ns - base.cpu_ns) / 1e6 if usage and base else 0.0
         err = cap.streams["stderr"]
         verdict, code, sig = decide_verdict(
             reason=self._reason,
-            returncode=int(status.get("StatusCode", -9)),
+            returncode=status_code,
             oom_kills=oom,
             cpu_ms=cpu_ms,
             limits=self.limits,
             stderr_tail=err.tail_text(),
+            peak_memory=usage.peak_memory_bytes if usage else None,
         )
         self._state = "finished"
         out = cap.streams["stdout"]

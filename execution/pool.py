@@ -56,6 +56,7 @@ class WarmPool:
         self.stats = PoolStats()
         self._ready: collections.deque[Sandbox] = collections.deque()
         self._wake = asyncio.Event()
+        self._changed = asyncio.Condition()
         self._filler: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -96,6 +97,12 @@ class WarmPool:
     def warm(self) -> int:
         return len(self._ready)
 
+    async def wait_warm(self, count: int | None = None) -> None:
+        """Wait until ``count`` (default: ``size``) sandboxes are warm (bound it with ``asyncio.timeout``)."""
+        want = self.size if count is None else count
+        async with self._changed:
+            await self._changed.wait_for(lambda: len(self._ready) >= want)
+
     async def _fill(self) -> None:
         """Reconcile: keep ``size`` warm sandboxes; survive failures with back-off; never die."""
         backoff = 0.1
@@ -120,7 +127,9 @@ class WarmPool:
                 backoff = min(backoff * 2, 30.0)
                 continue
             backoff = 0.1
-            self._ready.append(sandbox)
+            async with self._changed:
+                self._ready.append(sandbox)
+                self._changed.notify_all()
 
     @contextlib.asynccontextmanager
     async def acquire(self, limits: Limits | None = None, language: str | None = None) -> AsyncIterator[Sandbox]:

@@ -52,6 +52,7 @@ def decide_verdict(
     cpu_ms: float,
     limits: Limits,
     stderr_tail: str,
+    peak_memory: int | None = None,
 ) -> tuple[Verdict, int | None, int | None]:
     """(verdict, exit_code, signal) from how the run was stopped and what the kernel counted."""
     code: int | None = returncode
@@ -64,6 +65,9 @@ def decide_verdict(
     if reason is not None:
         return reason, code, sig
     if oom_kills > 0:
+        return Verdict.MEMORY_LIMIT, code, sig
+    if sig == signal.SIGKILL and peak_memory is not None and peak_memory >= limits.memory_bytes * 0.98:
+        # killed at the memory ceiling: the OOM killer, even where its counter is not ours to read
         return Verdict.MEMORY_LIMIT, code, sig
     if sig == signal.SIGXCPU or cpu_ms > limits.cpu_seconds * 1000:
         return Verdict.TIME_LIMIT, code, sig
@@ -245,6 +249,7 @@ class ProcessSandbox:
             cpu_ms=cpu_ms,
             limits=self.limits,
             stderr_tail=err.tail_text(),
+            peak_memory=usage.peak_memory_bytes,
         )
         self._state = "finished"
         out = cap.streams["stdout"]
