@@ -99,6 +99,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"classroom serve did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
+        page = httpx.get(f"{base}/rooms/probe", timeout=10)
+        if page.status_code != 200 or "<main" not in page.text:
+            pytest.fail(
+                f"classroom serve does not serve the pages (GET /rooms/probe -> {page.status_code}): "
+                "create_app must mount classroom.pages.routes()"
+            )
         yield Server(base, (INSTRUCTOR, PASSWORD), log)
     finally:
         proc.terminate()
