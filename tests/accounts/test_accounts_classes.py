@@ -1,0 +1,132 @@
+"""Classes and rooms through the API: creation, join codes, rosters, rooms, and removal closing live sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+import websockets
+from authz_harness import LiveServer
+from authz_world import World
+
+from classroom import presence
+
+
+@pytest.mark.anyio
+async def test_class_lifecycle(client: httpx.AsyncClient, world: World) -> None:
+    teacher = world.headers("instructor")
+    created = await client.post("/api/classes", json={"name": "  Python   101 "}, headers=teacher)
+    assert created.status_code == 201
+    class_id, code = created.json()["id"], created.json()["join_code"]
+    assert len(code) == 8
+    detail = (await client.get(f"/api/classes/{class_id}", headers=teacher)).json()
+    assert detail["name"] == "Python 101" and detail["join_code"] == code
+    assert [lesson["slug"] for lesson in detail["lessons"]][-1] == "prompt-construction"
+
+    joined = await client.post("/api/join", json={"join_code": code, "name": "Kim"})
+    kim = joined.json()["user"]["id"]
+    rotated = (await client.post(f"/api/classes/{class_id}/join-code", headers=teacher)).json()["join_code"]
+    assert rotated != code
+    stale = await client.post("/api/join", json={"join_code": code, "name": "Late"})
+    assert stale.status_code == 404
+    assert (await client.post("/api/join", json={"join_code": rotated, "name": "Lee"})).status_code == 200
+
+    roster = (await client.get(f"/api/classes/{class_id}/roster", headers=teacher)).json()["members"]
+    assert [(m["display_name"], m["role"]) for m in roster] == [
+        ("Ines", "instructor"),
+        ("Kim", "student"),
+        ("Lee", "student"),
+    ]
+    removed = await client.delete(f"/api/classes/{class_id}/students/{kim}", headers=teacher)
+    assert removed.status_code == 200
+    again = await client.delete(f"/api/classes/{class_id}/students/{kim}", headers=teacher)
+    assert again.status_code == 404
+    kim_token = joined.json()["token"]
+    assert (
+        await client.get(f"/api/classes/{class_id}", headers={"Authorization": f"Bearer {kim_token}"})
+    ).status_code == 404
+
+
+@pytest.mark.anyio
+async def test_rooms(client: httpx.AsyncClient, world: World) -> None:
+    teacher = world.headers("instructor")
+    url = f"/api/classes/{world.class1.id}/rooms"
+    a, b, other = (str(world.users[k].id) for k in ("student_a", "student_b", "student_other"))
+    pair = await client.post(
+        url, json={"name": "Pair", "kind": "pair", "members": [a, b], "lesson": "sample/functions"}, headers=teacher
+    )
+    assert pair.status_code == 201
+    room = (await client.get(f"/api/rooms/{pair.json()['id']}", headers=world.headers("student_b"))).json()
+    assert room["can_write"] is True and room["lesson"]["title"] == "Functions"
+    assert sorted(m["display_name"] for m in room["members"]) == ["Ann", "Ben"]
+    for body, problem in [
+        ({"name": "P", "kind": "pair", "members": [a]}, "2–3 students"),
+        ({"name": "P", "kind": "personal", "members": [a, b]}, "1–1"),
+        ({"name": "P", "kind": "pair", "members": [a, other]}, "not students of this class"),
+        ({"name": "P", "kind": "lecture"}, "kind"),
+        ({"name": "P", "kind": "demo", "lesson": "sample/missing"}, "no lesson"),
+        ({"name": "P", "kind": "pair", "members": [a, "nope"]}, "members"),
+    ]:
+        response = await client.post(url, json=body, headers=teacher)
+        assert response.status_code == 400, body
+        assert problem in response.json()["detail"]
+    demo = (await client.get(f"/api/rooms/{world.demo1.id}", headers=world.headers("student_a"))).json()
+    assert demo["can_write"] is False
+    assert (await client.get(f"/api/rooms/{world.demo1.id}", headers=teacher)).json()["can_write"] is True
+
+
+@pytest.mark.anyio
+async def test_removing_a_student_closes_their_sockets_within_a_second(
+    client: httpx.AsyncClient, live: LiveServer, world: World
+) -> None:
+    student = world.users["student_a"]
+    url = f"{await live.url()}/collab/{world.room_a.id}?token={world.ws_token('student_a')}"
+    async with websockets.connect(url) as ws:
+        await asyncio.wait_for(ws.recv(), timeout=5)
+        for _ in range(100):
+            if presence.count(student.id):
+                break
+            await asyncio.sleep(0.01)
+        assert presence.count(student.id) == 1
+        online = (await client.get(f"/api/classes/{world.class1.id}", headers=world.headers("instructor"))).json()
+        assert online["online"] == [{"id": str(student.id), "display_name": "Ann"}]
+        started = time.monotonic()
+        removed = await client.delete(
+            f"/api/classes/{world.class1.id}/students/{student.id}", headers=world.headers("instructor")
+        )
+        assert removed.json()["closed_sockets"] == 1
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), timeout=1)
+        assert time.monotonic() - started < 1.0
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    reopen = f"{await live.url()}/collab/{world.room_a.id}?token={world.ws_token('student_a')}"
+    async with websockets.connect(reopen) as ws:
+        with pytest.raises(websockets.ConnectionClosed) as refused:
+            await asyncio.wait_for(ws.recv(), timeout=2)
+        assert refused.value.rcvd is not None and refused.value.rcvd.code == 4404
+
+
+@pytest.mark.anyio
+async def test_presence_registry_unit() -> None:
+    import uuid
+
+    closed: list[str] = []
+    user, klass = uuid.uuid4(), uuid.uuid4()
+
+    async def close() -> None:
+        closed.append("x")
+
+    async def hang() -> None:
+        await asyncio.sleep(10)
+
+    forget = presence.register(user, close, class_id=klass, display_name="U")
+    presence.register(user, hang, class_id=klass)
+    assert presence.online(klass) == [(user, "U")]
+    started = time.monotonic()
+    assert await presence.close_user(user) == 2
+    assert time.monotonic() - started < 1.0 and closed == ["x"]  # a hung socket does not hold up removal
+    assert presence.count(user) == 0
+    forget()  # idempotent after removal
