@@ -109,6 +109,7 @@ class ExecutionSlot:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "node_ip": _node_ip(),
+            "node_id": _node_id(),
         }
 
     def pid(self) -> int:
@@ -217,5 +218,14 @@ def _node_ip() -> str:
         import ray
 
         return str(ray.util.get_node_ip_address()) if ray.is_initialized() else ""
+    except Exception:
+        return ""
+
+
+def _node_id() -> str:
+    try:
+        import ray
+
+        return str(ray.get_runtime_context().get_node_id()) if ray.is_initialized() else ""
     except Exception:
         return ""

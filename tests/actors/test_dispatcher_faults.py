@@ -1,0 +1,119 @@
+"""Faults with real Ray (the session's local cluster, 2 slots) and real sandboxes: a slot killed with SIGKILL in
+the middle of a run, a dispatcher that crashes, and 200 submissions through both — every run ends exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from runs_helpers import backend_or_skip, make_user, submit, wait_finished
+
+from actors.dispatcher import Dispatcher
+from actors.fleet import RayFleet
+from classroom.tables import Run
+
+pytestmark = [pytest.mark.anyio, pytest.mark.ray, pytest.mark.sandbox, pytest.mark.slow]
+
+SLOT_ARGS: dict[str, Any] = {"warm": 2, "limits": {"wall_seconds": 10.0}}
+
+
+class Finished:
+    """Counts the final results each dispatcher reports, per run."""
+
+    def __init__(self) -> None:
+        self.count: collections.Counter[str] = collections.Counter()
+
+    def started(self, run_id: str, attempt: int, slot: str) -> None:
+        pass
+
+    def output(self, run_id: str, chunks: list[list[str]]) -> None:
+        pass
+
+    def retry(self, run_id: str, attempt: int, reason: str) -> None:
+        pass
+
+    def finished(self, run_id: str, result: dict[str, Any], run: Any) -> None:
+        self.count[run_id] += 1
+
+
+async def started_dispatcher(events: Finished, lease: float = 3.0) -> Dispatcher:
+    fleet = RayFleet(SLOT_ARGS)
+    dispatcher = Dispatcher(fleet, events=events, lease_seconds=lease, tick_seconds=0.2)
+    fleet.on_change = dispatcher.wake
+    await dispatcher.start()
+    for _ in range(600):
+        if len(fleet.ready()) == 2:
+            return dispatcher
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"slots not ready: {fleet.slots()}")
+
+
+async def kill_a_running_slot(dispatcher: Dispatcher) -> str:
+    """SIGKILL the process of a slot that is running a program; the id of that run."""
+    fleet = dispatcher.fleet
+    assert isinstance(fleet, RayFleet)
+    for _ in range(400):
+        flights = [f for f in dispatcher._flights.values() if f.started]
+        if flights:
+            try:
+                pid = await asyncio.wait_for(fleet.pid(flights[0].slot), 2)
+            except Exception:  # that slot is restarting: try another moment
+                await asyncio.sleep(0.05)
+                continue
+            os.kill(pid, signal.SIGKILL)
+            return flights[0].run.id
+        await asyncio.sleep(0.025)
+    raise AssertionError("no run started")
+
+
+@pytest.fixture
+async def db(ray_local: None, sqlite_database: Any) -> AsyncIterator[None]:
+    await backend_or_skip()
+    yield
+
+
+async def test_a_slot_killed_mid_run_is_retried_and_completes(db: None) -> None:
+    events = Finished()
+    dispatcher = await started_dispatcher(events)
+    try:
+        user = await make_user()
+        run_id = await submit(dispatcher, user, "import time\nprint('a', flush=True)\ntime.sleep(1.5)\nprint('b')")
+        assert await kill_a_running_slot(dispatcher) == run_id
+        [row] = await wait_finished([run_id], timeout=60)
+        assert (row["verdict"], row["stdout"], row["attempts"]) == ("ok", "a\nb\n", 2)
+        assert events.count[run_id] == 1
+    finally:
+        await dispatcher.stop()
+
+
+async def test_200_runs_through_slot_kills_and_a_dispatcher_crash_each_end_once(db: None) -> None:
+    events = Finished()
+    first = await started_dispatcher(events)
+    users = [await make_user(f"u{i}") for i in range(20)]
+    ids = [
+        await submit(first, users[i % 20], f"import time\ntime.sleep(0.02 * {i % 5})\nprint({i})") for i in range(200)
+    ]
+    await kill_a_running_slot(first)
+    await asyncio.sleep(0.5)
+    await kill_a_running_slot(first)
+    await asyncio.sleep(0.5)
+    await first.stop(graceful=False)  # a crash: its leases are left to expire
+    second = await started_dispatcher(events)  # the restart: recovers queued and expired running runs
+    try:
+        await second.fleet.reconcile()
+        await kill_a_running_slot(second)
+        rows = await wait_finished(ids, timeout=240)
+    finally:
+        await second.stop()
+    by_id = {str(r["id"]): r for r in rows}
+    assert len(by_id) == 200
+    assert {r["verdict"] for r in rows} == {"ok"}, collections.Counter(r["verdict"] for r in rows)
+    assert all(by_id[i]["stdout"] == f"{n}\n" for n, i in enumerate(ids))
+    assert all(events.count[i] <= 1 for i in ids)  # recorded at most once by anyone...
+    assert await Run.count().where(Run.status != "finished").run() == 0  # ...and every one recorded
+    assert max(r["attempts"] for r in rows) >= 2  # the faults did hit runs
