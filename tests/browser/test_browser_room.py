@@ -158,3 +158,19 @@ def test_student_cannot_open_another_classs_room(make_class: Any, new_page: Any)
     expect(student.get_by_role("alert")).to_contain_text("Cannot open this page")
     expect(student.locator(".cm-editor")).to_have_count(0)
     assert student.context.request.get(f"/api/rooms/{their_room}").status in (403, 404)
+
+
+def test_a_second_file_shows_as_a_tab_for_the_partner_and_runs(pair: tuple[Any, Any, str]) -> None:
+    ada, grace, _room = pair
+    ada.get_by_role("button", name="New file").click()
+    ada.get_by_label("New file name").fill("helpers.py")
+    ada.get_by_label("New file name").press("Enter")
+    expect(ada.get_by_role("tab", name="helpers.py")).to_have_attribute("aria-selected", "true")
+    type_code(ada, "def double(x):\n    return 2 * x\n")
+    grace.get_by_role("tab", name="helpers.py").click()
+    expect_editor_text(grace, "return 2 * x")
+    grace.get_by_role("tab", name="main.py").click()
+    replace_code(grace, "from helpers import double\nprint(double(21))\n")
+    expect(ada.get_by_role("tab", name="helpers.py")).to_have_attribute("aria-selected", "true")
+    grace.get_by_role("button", name="Run").click()
+    expect(grace.locator("#console")).to_have_text("42\n", timeout=60_000)

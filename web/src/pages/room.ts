@@ -52,6 +52,7 @@ boot(async () => {
   // --- layout -------------------------------------------------------------------------------------------
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Files" });
   const editorBox = h("div", { class: "editor", id: "editor" });
+  const newFile = h("div", { class: "new-file" });
   const people = h("ul", { class: "people inline", "aria-label": "In this room" });
   const runButton = h("button", { type: "button", class: "primary", id: "run", title: "Run (Ctrl+Enter)" }, "▶ Run");
   const stopButton = h("button", { type: "button", id: "stop" }, "■ Stop");
@@ -87,7 +88,7 @@ boot(async () => {
         : "You can watch this room but not edit it."),
     lesson,
     h("section", { class: "workspace", "aria-label": "Code" },
-      h("div", { class: "tabbar" }, tabs),
+      h("div", { class: "tabbar" }, tabs, newFile),
       editorBox,
       h("p", { class: "sr-only", id: "editor-help" },
         "Python editor. Ctrl+Enter runs the program. Tab indents; press Escape then Tab to leave the editor."),
@@ -131,6 +132,35 @@ boot(async () => {
     if (text) editor.show(wanted, text);
     renderTabs();
   }
+  // A writer can add a file (a module to import, a data file): a small inline form in the tab bar.
+  function newFileButton(): void {
+    if (!room.can_write) return;
+    clear(newFile, h("button", { type: "button", class: "tab add", "aria-label": "New file", title: "New file",
+      onclick: () => {
+        const error = h("span", { class: "form-error small", role: "alert" });
+        const input = h("input", { id: "new-file-name", placeholder: "name.py", maxlength: "64", spellcheck: "false",
+          autocomplete: "off" });
+        const form = h("form", { class: "new-file-form" },
+          h("label", { for: "new-file-name", class: "sr-only" }, "New file name"), input, error);
+        form.addEventListener("submit", (ev) => {
+          ev.preventDefault();
+          const name = input.value.trim();
+          if (!/^[A-Za-z_][\w-]*\.(py|txt|csv|json|md)$/.test(name)) {
+            error.textContent = "Use a name like helpers.py (letters, digits, _ or -; .py, .txt, .csv, .json or .md).";
+            return;
+          }
+          if (!shared.files.has(name)) shared.ensureFile(name);
+          wanted = name;
+          newFileButton();
+          sync();
+          editor.view.focus();
+        });
+        input.addEventListener("keydown", (ev) => { if (ev.key === "Escape") newFileButton(); });
+        clear(newFile, form);
+        input.focus();
+      } }, "+"));
+  }
+  newFileButton();
   shared.files.observe(sync);
   shared.local.on("synced", sync);
   shared.whenSynced(() => {
