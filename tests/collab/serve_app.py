@@ -73,24 +73,29 @@ def listening_socket(port: int = 0) -> socket.socket:
     return sock
 
 
-def uvicorn_config(app: Starlette) -> uvicorn.Config:
+def uvicorn_config(app: Starlette, ws: str = "auto") -> uvicorn.Config:
     # ws_max_size above the library's 1 MiB limit so that the library answers oversize frames with 1009.
-    return uvicorn.Config(app, log_level="warning", ws_max_size=2 * 1024 * 1024, lifespan="on")
+    # No permessage-deflate: its zlib state costs ~50 KiB per connection and y-protocol frames are tiny
+    # (the reference Node server does not compress either).
+    return uvicorn.Config(
+        app, log_level="warning", ws_max_size=2 * 1024 * 1024, ws_per_message_deflate=False, lifespan="on", ws=ws
+    )
 
 
 async def _main(args: argparse.Namespace, grants: Grants) -> None:
     from classroom import db
     from classroom.collab_store import PiccoloDocumentStore
-    from collab import RedisBus
+    from collab import MemoryStore, RedisBus
 
     engine = db.engine_from_url(args.database)
     await db.migrate(engine)
     await db.start(engine)
     bus = RedisBus(args.redis) if args.redis else None
-    manager = RoomManager(PiccoloDocumentStore(engine), bus=bus)
+    store = MemoryStore() if args.memory_store else PiccoloDocumentStore(engine)
+    manager = RoomManager(store, bus=bus)
     sock = listening_socket(args.port)
     print(f"PORT {sock.getsockname()[1]}", flush=True)
-    await uvicorn.Server(uvicorn_config(build_app(manager, grants))).serve(sockets=[sock])
+    await uvicorn.Server(uvicorn_config(build_app(manager, grants), args.ws)).serve(sockets=[sock])
     await db.stop(engine)
 
 
@@ -100,6 +105,8 @@ if __name__ == "__main__":
     parser.add_argument("--grants", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--redis", default=None)
+    parser.add_argument("--ws", default="auto", help="uvicorn's WebSocket implementation")
+    parser.add_argument("--memory-store", action="store_true", help="keep documents in memory only")
     arguments = parser.parse_args()
     asyncio.run(_main(arguments, json.loads(Path(arguments.grants).read_text())))
     sys.exit(0)
