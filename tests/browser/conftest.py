@@ -75,6 +75,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "CLASSROOM_PORT": str(port),
         "CLASSROOM_ALLOWED_ORIGINS": base,
         "CLASSROOM_SHUTDOWN_SECONDS": "5",
+        "CLASSROOM_RUN_WALL_SECONDS": "5",  # the time-limit test waits for it
         "RAY_USAGE_STATS_ENABLED": "0",
     }
     cli = [sys.executable, "-m", "classroom"]

@@ -174,3 +174,45 @@ def test_a_second_file_shows_as_a_tab_for_the_partner_and_runs(pair: tuple[Any, 
     expect(ada.get_by_role("tab", name="helpers.py")).to_have_attribute("aria-selected", "true")
     grace.get_by_role("button", name="Run").click()
     expect(grace.locator("#console")).to_have_text("42\n", timeout=60_000)
+
+
+def own_room(page: Any) -> str:
+    """The personal room a student gets on joining, opened from the class home."""
+    page.get_by_role("link", name=re.compile("'s room")).first.click()
+    page.wait_for_url(re.compile(r"/rooms/[^/]+$"))
+    room = page.url.rsplit("/", 1)[1]
+    open_room(page, room)
+    return room
+
+
+def test_ctrl_enter_runs_and_a_time_limit_is_explained(make_class: Any, new_page: Any) -> None:
+    klass = make_class()
+    page = new_page("student")
+    join(page, klass.join_code, "Alan")
+    own_room(page)
+    replace_code(page, "while True:\n    pass\n")
+    page.keyboard.press("Control+Enter")
+    status = page.locator("#run-status")
+    expect(status).to_contain_text("Running", timeout=60_000)
+    expect(status).to_contain_text("Time limit", timeout=60_000)
+    expect(status).to_contain_text(re.compile(r"ran longer than \d+ s"))
+    expect(page.locator("#runs li").first).to_contain_text("time limit")
+
+
+def test_phone_width_and_dark_theme(make_class: Any, new_page: Any) -> None:
+    klass = make_class()
+    page = new_page("phone", width=375, height=740)
+    join(page, klass.join_code, "Katherine")
+    own_room(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for control in ("Run", "Stop"):
+        box = page.get_by_role("button", name=control).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    toggle = page.locator("#theme-toggle")
+    before = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    was_dark = toggle.get_attribute("aria-pressed") == "true"
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false" if was_dark else "true")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") != before
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-theme", "light" if was_dark else "dark")
