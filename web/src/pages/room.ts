@@ -51,7 +51,7 @@ boot(async () => {
 
   // --- layout -------------------------------------------------------------------------------------------
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Files" });
-  const editorBox = h("div", { class: "editor", id: "editor" });
+  const editorBox = h("div", { class: "editor", id: "editor", role: "tabpanel" });
   const newFile = h("div", { class: "new-file" });
   const people = h("ul", { class: "people inline", "aria-label": "In this room" });
   const runButton = h("button", { type: "button", class: "primary", id: "run", title: "Run (Ctrl+Enter)" }, "▶ Run");
@@ -111,7 +111,7 @@ boot(async () => {
   function renderTabs(): void {
     const names = shared.fileNames();
     clear(tabs, names.map((name) => h("button", {
-      type: "button", role: "tab", class: "tab", "aria-selected": String(name === editor.file),
+      type: "button", role: "tab", class: "tab", "aria-selected": String(name === editor.file), "aria-controls": "editor",
       tabindex: name === editor.file ? "0" : "-1", "data-file": name,
       onclick: () => { wanted = name; sync(); },
       onkeydown: (ev: KeyboardEvent) => {
@@ -195,4 +195,8 @@ boot(async () => {
     [String(who.user.id), who.user.display_name],
   ]));
   void runner.current.loadRecent();
+  // Partners' runs show up too: refresh the list while the page is visible and no run of ours is streaming.
+  setInterval(() => {
+    if (!document.hidden && !runner.current?.busy) void runner.current?.loadRecent();
+  }, 15000);
 });
