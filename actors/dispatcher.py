@@ -163,7 +163,7 @@ class Dispatcher:
         result = {"verdict": "cancelled", "detail": "cancelled before it started"}
         if await queue.finish(run_id, result, only_queued=True):
             self._specs.pop(run_id, None)
-            self.events.finished(run_id, result, run)
+            self._emit("finished", run_id, result, run)
             return True
         return False
 
@@ -181,6 +181,13 @@ class Dispatcher:
             self._pending_stdin.setdefault(run_id, []).append(data)
             return True
         return False
+
+    def _emit(self, event: str, *args: Any) -> None:
+        """Tell the edge; a failing hook is logged and never breaks a run."""
+        try:
+            getattr(self.events, event)(*args)
+        except Exception:
+            log.exception("dispatcher %s: the %s hook failed", self.id, event)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -218,7 +225,7 @@ class Dispatcher:
         if requeued or failed:
             log.warning("dispatcher %s: recovered runs: requeued %s, failed %s", self.id, requeued, failed)
         for run_id in failed:
-            self.events.finished(run_id, queue.internal_error("lease expired too often"), None)
+            self._emit("finished", run_id, queue.internal_error("lease expired too often"), None)
         known = set(self._queued)
         loaded = {r.id: r for r in await queue.load_queued()}
         for run_id in known - set(loaded):
@@ -277,7 +284,7 @@ class Dispatcher:
             async for item in self.fleet.stream(flight.slot, run_id, spec):
                 kind = item.get("type")
                 if kind == "output":
-                    self.events.output(run_id, item["chunks"])
+                    self._emit("output", run_id, item["chunks"])
                 elif kind == "started":
                     await self._on_started(flight)
                 elif kind == "result":
@@ -305,7 +312,7 @@ class Dispatcher:
 
     async def _on_started(self, flight: _Flight) -> None:
         flight.started = True
-        self.events.started(flight.run.id, flight.attempt, flight.slot)
+        self._emit("started", flight.run.id, flight.attempt, flight.slot)
         if flight.cancel_requested:
             await self.fleet.cancel(flight.slot, flight.run.id)
         for data in flight.stdin:
@@ -320,7 +327,7 @@ class Dispatcher:
         if await queue.finish(run_id, result, token=flight.token):
             self._specs.pop(run_id, None)
             self.stats["finished"] += 1
-            self.events.finished(run_id, result, flight.run)
+            self._emit("finished", run_id, result, flight.run)
         else:
             self.stats["stale_results"] += 1
             log.warning("dispatcher %s: dropped a stale result of run %s (%s)", self.id, run_id, flight.token)
@@ -340,7 +347,7 @@ class Dispatcher:
             self.stats["retried"] += 1
             flight.run.attempts = flight.attempt
             self._queued[run_id] = flight.run
-            self.events.retry(run_id, flight.attempt, reason)
+            self._emit("retry", run_id, flight.attempt, reason)
             self._wake.set()
 
 

@@ -219,7 +219,7 @@ async def room_runs(request: Request) -> RoomRunsOut:
     return RoomRunsOut(
         runs=[
             RunSummary(**{**r, "id": str(r["id"]), "user_id": str(r["user"])})
-            for r in rows  # type: ignore[arg-type]
+            for r in rows
         ]
     )
 
@@ -250,11 +250,11 @@ async def stream_run(websocket: WebSocket) -> None:
     try:
         done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            exc = task.exception()
-            if isinstance(exc, _Closing):
-                await _close(websocket, exc.code, exc.reason)
-            elif exc is not None and not isinstance(exc, WebSocketDisconnect):
-                raise exc
+            failure = task.exception()
+            if isinstance(failure, _Closing):
+                await _close(websocket, failure.code, failure.reason)
+            elif failure is not None and not isinstance(failure, WebSocketDisconnect):
+                raise failure
         await _close(websocket, 1000, "")
     finally:
         for task in (sender, receiver):

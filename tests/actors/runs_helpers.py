@@ -57,16 +57,16 @@ async def submit(
     return str(run_id)
 
 
-async def wait_finished(run_ids: list[str], timeout: float = 60.0) -> list[dict[str, Any]]:
+async def wait_finished(run_ids: list[str], within: float = 60.0) -> list[dict[str, Any]]:
     ids = [uuid.UUID(r) for r in run_ids]
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         rows = await Run.select().where(Run.id.is_in(ids) & (Run.status == "finished")).run()
         if len(rows) == len(ids):
             return list(rows)
         if asyncio.get_running_loop().time() > deadline:
             statuses = await Run.select(Run.id, Run.status, Run.attempts).where(Run.id.is_in(ids)).run()
-            raise AssertionError(f"not finished in {timeout}s: {[s for s in statuses if s['status'] != 'finished']}")
+            raise AssertionError(f"not finished in {within}s: {[s for s in statuses if s['status'] != 'finished']}")
         await asyncio.sleep(0.05)
 
 

@@ -63,7 +63,7 @@ async def test_stdin_round_trip_and_cancel(dispatcher: Dispatcher) -> None:
     loop = await submit(dispatcher, await make_user("other"), "while True: pass")
     await asyncio.sleep(0.5)
     assert await dispatcher.cancel(loop)
-    rows = {r["id"].hex: r for r in await wait_finished([echo, loop], timeout=20)}
+    rows = {r["id"].hex: r for r in await wait_finished([echo, loop], within=20)}
     assert rows[echo.replace("-", "")]["stdout"] == "name? hi Ada\n"
     assert rows[loop.replace("-", "")]["verdict"] == "cancelled"
 
@@ -76,4 +76,4 @@ async def test_one_student_flooding_does_not_delay_another(dispatcher: Dispatche
     mine = await submit(dispatcher, other, "print(1)")
     await wait_finished([mine])
     assert asyncio.get_running_loop().time() - t0 < 0.2 + 0.5  # at most about one run time
-    await wait_finished(flood, timeout=60)
+    await wait_finished(flood, within=60)

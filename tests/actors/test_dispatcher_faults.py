@@ -84,7 +84,7 @@ async def test_a_slot_killed_mid_run_is_retried_and_completes(db: None) -> None:
         user = await make_user()
         run_id = await submit(dispatcher, user, "import time\nprint('a', flush=True)\ntime.sleep(1.5)\nprint('b')")
         assert await kill_a_running_slot(dispatcher) == run_id
-        [row] = await wait_finished([run_id], timeout=60)
+        [row] = await wait_finished([run_id], within=60)
         assert (row["verdict"], row["stdout"], row["attempts"]) == ("ok", "a\nb\n", 2)
         assert events.count[run_id] == 1
     finally:
@@ -107,7 +107,7 @@ async def test_200_runs_through_slot_kills_and_a_dispatcher_crash_each_end_once(
     try:
         await second.fleet.reconcile()
         await kill_a_running_slot(second)
-        rows = await wait_finished(ids, timeout=240)
+        rows = await wait_finished(ids, within=240)
     finally:
         await second.stop()
     by_id = {str(r["id"]): r for r in rows}

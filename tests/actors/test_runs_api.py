@@ -72,7 +72,9 @@ async def live(ray_local: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(600):
+        if server.started:
+            break
         await asyncio.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
     live = Live(f"http://127.0.0.1:{port}", settings, app)
