@@ -100,6 +100,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"classroom serve did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
+        # Runs need the sandbox self-test to finish; editing does not, so a server that never gets ready still
+        # serves the collaboration tests (the run tests then fail with the reason in the server log).
+        ready_by = time.monotonic() + 90
+        while time.monotonic() < ready_by:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
         page = httpx.get(f"{base}/rooms/probe", timeout=10)
         if page.status_code != 200 or "<main" not in page.text:
             pytest.fail(
