@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin", action="store_true", help="make an admin instead of an instructor")
     create.add_argument("--exist-ok", action="store_true", help="succeed without change if the user exists")
     create.set_defaults(func=_create_instructor)
+    from classroom import worker
+
+    worker.add_parser(sub)
     cli_accounts.add_commands(sub, admin, _with_database)  # course import; admin create-token, disable, enable
     return parser
 
