@@ -160,9 +160,14 @@ export class Runner {
       try { msg = JSON.parse(ev.data); } catch { return; }
       this.handle(msg);
     };
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (ev.code === 1013 && this.phase !== "idle") {
+        this.setPhase("idle");
+        this.status("Cannot run right now:", ev.reason || "the server has no runner available. Try again soon.", "err");
+        return;
+      }
       // The stream ended without a verdict: ask for the run's final state instead.
       if (this.phase !== "idle") void this.poll(runId);
     };
