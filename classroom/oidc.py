@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import authlib.deprecate  # noqa: F401  (installs the "always" filter that the next block overrides)
+import httpx
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -27,7 +28,7 @@ from starlette.routing import BaseRoute
 
 from classroom import audit, auth
 from classroom.api import endpoint
-from classroom.errors import BadRequest, NotFound, Unauthenticated
+from classroom.errors import BadRequest, NotFound, Unauthenticated, Unavailable
 from classroom.schemas import AuthConfigOut
 from classroom.settings import Settings
 from classroom.tables import User
@@ -149,6 +150,8 @@ async def _identity(request: Request, client: Any, settings: Settings) -> tuple[
         return str(metadata.get("issuer", "")), dict(userinfo)
     except (OAuthError, KeyError, ValueError) as exc:
         raise Unauthenticated(f"OIDC sign-in failed: {exc}") from None
+    except httpx.HTTPError as exc:  # the provider is down or answered an error status
+        raise Unavailable(f"the identity provider did not answer properly: {exc}") from None
     except Exception as exc:  # joserfc's errors (bad signature, nonce, iss, aud, exp) share no authlib base
         if type(exc).__module__.startswith(("joserfc", "authlib")):
             raise Unauthenticated(f"OIDC sign-in failed: {type(exc).__name__}: {exc}") from None
