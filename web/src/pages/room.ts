@@ -22,9 +22,9 @@ function showConnection(state: ConnState, detail: string): void {
   const el = document.getElementById("conn");
   if (!el) return;
   el.dataset.state = state;
-  el.textContent = state === "denied" || (state === "connecting" && detail) ? `${CONN_TEXT[state]} ${detail}`.trim()
+  el.textContent = state === "denied" ? `${CONN_TEXT.denied}: ${detail}`
+    : state === "connecting" && detail ? detail
     : CONN_TEXT[state];
-  if (state === "connecting" && detail) el.textContent = detail;
 }
 
 boot(async () => {
