@@ -26,9 +26,10 @@ from execution.bwrap_backend import box_command
 from execution.cgroups import Cgroup
 from execution.docker_image import IMAGE, build_image, image_exists
 from execution.errors import SandboxError, SandboxStateError
+from execution.languages import get_language
 from execution.output import OutputCapture
 from execution.process import START_TIMEOUT, decide_verdict, deliver, encode_request
-from execution.runtime import BOX_ENV, BOX_STUB_DIR, BOX_WORKDIR, SANDBOX_GID, SANDBOX_UID, stub_dir
+from execution.runtime import BOX_ENV, BOX_PACKAGES_DIR, BOX_STUB_DIR, BOX_WORKDIR, SANDBOX_GID, SANDBOX_UID, stub_dir
 from execution.tracebacks import parse_python_error
 from execution.types import Chunk, Limits, OnChunk, RunResult, RunSpec, Stream, Verdict
 
@@ -93,6 +94,7 @@ class DockerBackend:
     def create_kwargs(self, limits: Limits, language: str, cgroup_parent: str | None = None) -> dict[str, Any]:
         from docker.types import LogConfig, Ulimit
 
+        lang = get_language(language)
         cpu = max(1, int(limits.cpu_seconds + 0.999))
         tmpfs = f"size={limits.tmpfs_bytes},uid={SANDBOX_UID},gid={SANDBOX_GID},nosuid,nodev"
         return {
@@ -105,7 +107,10 @@ class DockerBackend:
             "read_only": True,
             "tmpfs": {"/tmp": tmpfs, BOX_WORKDIR: tmpfs},
             "shm_size": limits.tmpfs_bytes,
-            "volumes": {str(stub_dir()): {"bind": BOX_STUB_DIR, "mode": "ro"}},
+            "volumes": {
+                str(stub_dir()): {"bind": BOX_STUB_DIR, "mode": "ro"},
+                **{p: {"bind": f"{BOX_PACKAGES_DIR}/{i}", "mode": "ro"} for i, p in enumerate(lang.packages)},
+            },
             "mem_limit": limits.memory_bytes,
             "memswap_limit": limits.memory_bytes,
             "pids_limit": limits.pids,

@@ -29,6 +29,11 @@ def usable_backend(name: str) -> Backend:
         pytest.skip(_unusable[name])
     backend = get_backend(name)
     missing = backend.unavailable_reason()
+    if name == "docker" and missing is not None and missing[0].startswith("runtime image"):
+        from execution.docker_backend import build_image
+
+        build_image()  # once per machine: the image is built locally, no registry
+        missing = backend.unavailable_reason()
     if missing is not None:
         _unusable[name] = f"{name} unavailable: {missing[0]} (fix: {missing[1]})"
         pytest.skip(_unusable[name])

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 from conftest import usable_backend
 
 from execution import ConfinementError, Limits, RunSpec, Verdict, WarmPool
 from execution.process import ProcessSandbox
-from execution.runtime import BOX_WORKDIR, stub_dir
+from execution.runtime import stub_dir
 from execution.types import MiB
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.anyio]
@@ -61,17 +63,26 @@ class UnconfinedBackend:
     def leftovers(self, owner: int | None = None) -> list[str]:
         return []
 
+    def __init__(self, workdir: str) -> None:
+        self.workdir = workdir
+
     def sandbox(self, limits: Limits, language: str = "python") -> ProcessSandbox:
         def argv(fds: list[int]) -> tuple[list[str], list[int]]:
-            os.makedirs(BOX_WORKDIR, exist_ok=True)
-            return [sys.executable, "-I", "-S", "-u", str(stub_dir() / "stub.py"), BOX_WORKDIR, "", ""], fds
+            workdir = tempfile.mkdtemp(dir=self.workdir)
+            os.chmod(workdir, 0o777)
+            return [sys.executable, "-I", "-S", "-u", str(stub_dir() / "stub.py"), workdir, "", ""], fds
 
         return ProcessSandbox(self.name, limits, argv)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root for cgroups")
 async def test_pool_refuses_to_serve_when_confinement_fails() -> None:
-    with pytest.raises(ConfinementError) as err:
-        async with WarmPool(UnconfinedBackend(), size=1):
-            pass
+    workdir = tempfile.mkdtemp(prefix="classroom-unconfined-")  # traversable by the sandbox uid
+    os.chmod(workdir, 0o755)
+    try:
+        with pytest.raises(ConfinementError) as err:
+            async with WarmPool(UnconfinedBackend(workdir), size=1):
+                pass
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     assert "no loopback" in str(err.value) or "no file" in str(err.value)
