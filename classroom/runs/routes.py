@@ -71,6 +71,7 @@ async def _visible_run(user: User, run_id: str) -> Run:
 async def submit_run(request: Request, body: RunIn) -> RunAccepted:
     user = await require_user(request)
     service = service_of(request)
+    access = None if body.room_id is None else await room_access(user, body.room_id)
     service.require_dispatcher()
     limiter = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None:
@@ -80,8 +81,7 @@ async def submit_run(request: Request, body: RunIn) -> RunAccepted:
     room_id = class_id = None
     state_vector = None
     priority = 0
-    if body.room_id is not None:
-        access = await room_access(user, body.room_id)
+    if access is not None:
         room_id, class_id = str(access.room.id), str(access.class_id)
         rooms = getattr(request.app.state, "rooms", None)
         if rooms is None:
@@ -216,12 +216,7 @@ async def room_runs(request: Request) -> RoomRunsOut:
         .limit(50)
         .run()
     )
-    return RoomRunsOut(
-        runs=[
-            RunSummary(**{**r, "id": str(r["id"]), "user_id": str(r["user"])})
-            for r in rows
-        ]
-    )
+    return RoomRunsOut(runs=[RunSummary(**{**r, "id": str(r["id"]), "user_id": str(r["user"])}) for r in rows])
 
 
 # -- the stream -------------------------------------------------------------------------------------------------
