@@ -147,7 +147,6 @@ class WarmPool:
                     self.stats.warm_hits += 1
                     break
                 await candidate.close()
-            self._wake.set()
         if sandbox is None:
             self.stats.cold_starts += 1
             sandbox = self.backend.sandbox(limits, language)
@@ -156,6 +155,9 @@ class WarmPool:
             yield sandbox
         finally:
             await sandbox.close()
+            # Refill only now: warming a sandbox (several process starts) must not compete with the run
+            # for the CPU. Under load the pool drains and runs start cold, which is still confined.
+            self._wake.set()
 
     async def run(self, spec: RunSpec, on_chunk: OnChunk | None = None) -> RunResult:
         """Run ``spec`` in a fresh sandbox (warm if one matches) and destroy it."""
