@@ -28,7 +28,7 @@ from execution.docker_image import IMAGE, build_image, image_exists
 from execution.errors import SandboxError, SandboxStateError
 from execution.languages import get_language
 from execution.output import OutputCapture
-from execution.process import START_TIMEOUT, decide_verdict, deliver, encode_request
+from execution.process import START_TIMEOUT, decide_verdict, deliver, encode_request, verdict_detail
 from execution.runtime import BOX_ENV, BOX_PACKAGES_DIR, BOX_STUB_DIR, BOX_WORKDIR, SANDBOX_GID, SANDBOX_UID, stub_dir
 from execution.tracebacks import parse_python_error
 from execution.types import Chunk, Limits, OnChunk, RunResult, RunSpec, Stream, Verdict
@@ -323,6 +323,7 @@ class DockerSandbox:
             stdout_truncated=out.truncated,
             stderr_truncated=err.truncated,
             error=parse_python_error(err.tail_text(), BOX_WORKDIR) if verdict != Verdict.OK else None,
+            detail=verdict_detail(verdict, self.limits, cpu_ms, wall_ms),
         )
 
     async def close(self) -> None:

@@ -78,6 +78,22 @@ def decide_verdict(
     return Verdict.OK, code, sig
 
 
+def verdict_detail(verdict: Verdict, limits: Limits, cpu_ms: float, wall_ms: float) -> str:
+    """A one-line human reason for a limit verdict (empty for the others)."""
+    mib = 1024 * 1024
+    if verdict == Verdict.TIME_LIMIT:
+        if cpu_ms >= limits.cpu_seconds * 1000 * 0.95 or wall_ms < limits.wall_seconds * 1000 * 0.95:
+            return f"CPU time limit of {limits.cpu_seconds:g} s exceeded"
+        return f"wall-clock limit of {limits.wall_seconds:g} s exceeded"
+    if verdict == Verdict.MEMORY_LIMIT:
+        return f"memory limit of {limits.memory_bytes / mib:g} MiB exceeded"
+    if verdict == Verdict.OUTPUT_LIMIT:
+        return f"output limit of {limits.output_bytes / 1024:g} KiB exceeded; the program was stopped"
+    if verdict == Verdict.CANCELLED:
+        return "cancelled"
+    return ""
+
+
 class ProcessSandbox:
     """A :class:`~execution.protocol.Sandbox` whose box is a process tree launched by ``box_argv``."""
 
@@ -265,6 +281,7 @@ class ProcessSandbox:
             stdout_truncated=out.truncated,
             stderr_truncated=err.truncated,
             error=parse_python_error(err.tail_text(), BOX_WORKDIR) if verdict != Verdict.OK else None,
+            detail=verdict_detail(verdict, self.limits, cpu_ms, wall_ms),
         )
 
     async def close(self) -> None:

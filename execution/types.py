@@ -116,7 +116,11 @@ class PythonError:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What happened: verdict, exit status, resources used and the (capped) output."""
+    """What happened: verdict, exit status, resources used and the (capped) output.
+
+    ``signal`` is set when the program was killed by one (``exit_code`` is then ``None``); ``error`` is the
+    Python exception located in the user's frame; ``detail`` is a one-line reason for a limit verdict.
+    """
 
     verdict: Verdict
     exit_code: int | None
