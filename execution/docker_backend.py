@@ -275,17 +275,20 @@ class DockerSandbox:
         output = asyncio.ensure_future(pump())
         stopper = asyncio.ensure_future(self._stop.wait())
         cpu = asyncio.ensure_future(watch_cpu())
+        # docker's wait returns at exit, usually before the attach stream ends: ask at once, in a thread
+        wait_timeout = self.limits.wall_seconds + 30
+        exited = asyncio.ensure_future(asyncio.to_thread(self._container.wait, timeout=wait_timeout))
         try:
             done, _ = await asyncio.wait(
-                {output, stopper}, timeout=self.limits.wall_seconds, return_when=asyncio.FIRST_COMPLETED
+                {exited, stopper}, timeout=self.limits.wall_seconds, return_when=asyncio.FIRST_COMPLETED
             )
-            if output not in done and self._reason is None:
+            if exited not in done and self._reason is None:
                 self._stop_with(Verdict.TIME_LIMIT)
             wall_ms = (time.monotonic() - t0) * 1000
-            if output not in done:
+            if exited not in done:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self._container.kill)
-            status = await asyncio.to_thread(self._container.wait, timeout=10)
+            status = await asyncio.wait_for(exited, 30)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(output, 2.0)
         finally:
