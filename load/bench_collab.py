@@ -7,8 +7,9 @@ Both servers run the same harness in the same run; the ratio ours/node is printe
 
 Our server is tests/collab/serve_app.py (the real endpoint, the database store on SQLite, uvicorn);
 the Node server is ``node node_modules/@y/websocket-server/src/server.js`` (in-memory, no persistence).
+``BENCH_OUR_ARGS`` passes extra options to our server (e.g. ``--memory-store``, ``--ws websockets``).
 
-    .venv/bin/python load/bench_collab.py [--duration 8] [--quick]
+    .venv/bin/python load/bench_collab.py [--duration 8] [--quick] [--only "x 2"]
 """
 
 from __future__ import annotations
@@ -201,9 +202,11 @@ async def run(server: Server, scenario: Scenario, rooms: list[str], duration: fl
     return Result(statistics.median(latencies), p99, cpu, message["complete"], message["sent"])
 
 
-async def main(duration: float, quick: bool) -> None:
+async def main(duration: float, quick: bool, only: str | None) -> None:
     npm_ci()
     scenarios = SCENARIOS[:2] if quick else SCENARIOS
+    if only:
+        scenarios = [s for s in scenarios if only in s.name]
     needed = IDLE_ROOMS + sum(s.rooms for s in scenarios)
     with tempfile.TemporaryDirectory() as tmp:
         database = f"sqlite:///{tmp}/bench.sqlite"
@@ -252,5 +255,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=8.0, help="measured seconds per scenario")
     parser.add_argument("--quick", action="store_true", help="only the first two scenarios")
+    parser.add_argument("--only", help="only scenarios whose name contains this")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.duration, arguments.quick))
+    asyncio.run(main(arguments.duration, arguments.quick, arguments.only))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import socket
 import sys
@@ -58,6 +59,9 @@ def build_app(manager: RoomManager, grants: Grants) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with manager:
+            # Everything imported so far lives forever: take it out of the collector's generations so that
+            # full collections (a p99 latency spike of tens of ms otherwise) only walk the live rooms' objects.
+            gc.freeze()
             yield
 
     route = WebSocketRoute("/collab/{room_id}", collab_endpoint(manager, token_authorize(grants)))
