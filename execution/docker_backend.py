@@ -3,8 +3,10 @@
 ``--network none``, ``--cap-drop ALL``, ``no-new-privileges``, our seccomp profile, read-only root, small tmpfs
 ``/tmp``, ``/work`` and ``/dev/shm``, pids/memory (= memory+swap)/cpu limits, rlimits, uid ``nobody``, no log
 driver, killed on timeout and removed after the run. The image is built locally (:mod:`execution.docker_image`).
-gVisor: set ``CLASSROOM_EXEC_DOCKER_RUNTIME=runsc`` (a runtime registered with dockerd) for a user-space kernel;
-``strength`` then rises above the namespace backends.
+gVisor: the ``docker-gvisor`` backend is the same with ``--runtime runsc`` (a user-space kernel between the
+program and the host), ranked strongest. It needs gVisor installed and registered with dockerd
+(``/etc/docker/daemon.json``: ``{"runtimes": {"runsc": {"path": "/usr/local/bin/runsc"}}}``, restart dockerd).
+``CLASSROOM_EXEC_DOCKER_RUNTIME`` overrides the runtime of the plain ``docker`` backend.
 
 The container's stdin/stdout/stderr are one attach socket (docker's multiplexed stream); docker API calls are
 blocking HTTP and run in threads.
@@ -48,11 +50,11 @@ def _client() -> Any:
 
 
 class DockerBackend:
-    name = "docker"
-
-    def __init__(self) -> None:
+    def __init__(self, name: str = "docker", runtime: str | None = RUNTIME) -> None:
+        self.name = name
+        self.runtime = runtime
         self._client: Any = None
-        self.strength = 4 if RUNTIME == "runsc" else 1
+        self.strength = 4 if runtime == "runsc" else 1
 
     @property
     def client(self) -> Any:
@@ -70,8 +72,11 @@ class DockerBackend:
             )
         if not image_exists(self.client):
             return f"runtime image {IMAGE} missing", "classroom sandbox build-image"
-        if RUNTIME and RUNTIME not in self.client.info().get("Runtimes", {}):
-            return f"docker runtime {RUNTIME!r} not registered", "install gVisor and register runsc with dockerd"
+        if self.runtime and self.runtime not in self.client.info().get("Runtimes", {}):
+            return (
+                f"docker runtime {self.runtime!r} is not registered with dockerd",
+                "install gVisor (runsc) and register it in /etc/docker/daemon.json",
+            )
         return None
 
     def leftovers(self, owner: int | None = None) -> list[str]:
@@ -129,7 +134,7 @@ class DockerBackend:
             "tty": False,
             "ipc_mode": "private",
             "cgroup_parent": cgroup_parent,
-            "runtime": RUNTIME,
+            "runtime": self.runtime,
             "labels": {LABEL: "1", f"{LABEL}.owner": str(os.getpid())},
             "name": f"classroom-{os.getpid()}-{uuid.uuid4().hex[:12]}",
         }

@@ -1,4 +1,5 @@
-"""Backends by name: ``bwrap``, ``nsjail``, ``docker``, and ``auto`` (the strongest whose self-test passes)."""
+"""Backends by name: ``bwrap``, ``nsjail``, ``docker``, ``docker-gvisor``, and ``auto`` (the strongest whose
+self-test passes)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ def _register_builtins() -> None:
         "bwrap": BwrapBackend,
         "nsjail": NsjailBackend,
         "docker": DockerBackend,
+        "docker-gvisor": lambda: DockerBackend("docker-gvisor", runtime="runsc"),
     }
     for name, factory in builtins.items():
         _FACTORIES.setdefault(name, factory)

@@ -14,7 +14,7 @@ from exec_helpers import Canaries
 from execution import Backend, get_backend
 from execution.selftest import self_test
 
-BACKENDS = ["bwrap", "nsjail", "docker"]
+BACKENDS = ["bwrap", "nsjail", "docker", "docker-gvisor"]
 _unusable: dict[str, str] = {}
 
 
@@ -29,7 +29,7 @@ def usable_backend(name: str) -> Backend:
         pytest.skip(_unusable[name])
     backend = get_backend(name)
     missing = backend.unavailable_reason()
-    if name == "docker" and missing is not None and missing[0].startswith("runtime image"):
+    if name.startswith("docker") and missing is not None and missing[0].startswith("runtime image"):
         from execution.docker_backend import build_image
 
         build_image()  # once per machine: the image is built locally, no registry

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.anyio]
 LIM = Limits(wall_seconds=5, cpu_seconds=2, memory_bytes=128 * MiB, pids=32)
 
 
-@pytest.fixture(params=["bwrap", "nsjail", "docker"])
+@pytest.fixture(params=["bwrap", "nsjail", "docker", "docker-gvisor"])
 def backend_name(request: pytest.FixtureRequest) -> str:
     usable_backend(request.param)
     return str(request.param)
