@@ -4,8 +4,12 @@ The handshake asks ``authorize(websocket, room_id)`` (the accounts layer: token 
 allowlist, membership) for a :class:`RoomAccess`. A refusal is one of the edge's typed errors
 (Unauthenticated 4401, Forbidden 4403, NotFound 4404); the socket is then closed with that code before a single
 byte of the room is sent. It is accepted first because a browser cannot read the HTTP status of a refused
-WebSocket handshake, while it can read a close code and stop reconnecting. Run uvicorn with
-``ws_max_size`` >= the manager's ``max_message_bytes`` (larger frames are refused by the library with 1009).
+WebSocket handshake, while it can read a close code and stop reconnecting.
+
+Serving advice (measured with load/bench_collab.py): run uvicorn with ``ws_per_message_deflate=False`` (zlib
+state is ~50 KiB per connection, for frames of a few bytes; the reference Node server does not compress) and
+call ``gc.freeze()`` once start-up is done (full collections over import-time objects were the p99 spikes).
+``ws_max_size`` at 1 MiB matches the library's ``max_message_bytes`` (uvicorn then refuses larger frames, 1009).
 """
 
 from __future__ import annotations
