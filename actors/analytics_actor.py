@@ -1,0 +1,162 @@
+"""The analytics actor: aggregates run outcomes per class and exercise, persists them, serves snapshots.
+
+Contract:
+
+- :meth:`Analytics.record_outcomes` takes a batch of outcome dicts (fields in :mod:`analytics.outcome`). The run
+  pipeline calls it fire-and-forget, off the hot path; it never raises for bad input: it answers
+  ``{"accepted": n, "duplicates": n, "rejected": [{"index": i, "reason": "..."}]}``. A run already recorded is a
+  duplicate (batches may be resent). Events and the changed aggregate rows are written before it returns.
+- :meth:`Analytics.snapshot` answers a class's dashboard dict (:meth:`analytics.ClassAggregate.snapshot`);
+  an unknown class gives an empty snapshot.
+
+A class's aggregate loads from ``analytics_aggregates`` on first use, so a restarted actor continues where it
+stopped; at most ``max_classes`` stay in memory (least recently used leave; they are all persisted). One lock
+makes the actor the single writer of the aggregate rows even when Ray interleaves its async calls.
+
+The Ray face is :class:`AnalyticsActor` (one named actor per deployment, ``actors.options.ANALYTICS_ACTOR_NAME``;
+get it with :func:`get_or_create`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from actors import analytics_store as store
+from analytics import ClassAggregate, Outcome, OutcomeError, StuckRule, parse_outcome
+from analytics.aggregate import RowKey
+from classroom import db
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+MAX_CLASSES = 1000
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Analytics:
+    """Plain class (no Ray); uses the database engine bound in this process."""
+
+    def __init__(
+        self, *, rule: StuckRule | None = None, max_classes: int = MAX_CLASSES, clock: Callable[[], datetime] = _utcnow
+    ) -> None:
+        self.rule = rule or StuckRule()
+        self.max_classes = max_classes
+        self.clock = clock
+        self.classes: OrderedDict[uuid.UUID, ClassAggregate] = OrderedDict()
+        self.row_ids: dict[uuid.UUID, dict[RowKey, uuid.UUID]] = {}
+        self._lock = asyncio.Lock()
+
+    async def _aggregate(self, class_id: uuid.UUID) -> ClassAggregate:
+        found = self.classes.get(class_id)
+        if found is None:
+            stored = await store.load_rows(class_id)
+            found = ClassAggregate.from_rows(str(class_id), [row for _, row in stored.values()])
+            self.classes[class_id] = found
+            self.row_ids[class_id] = {key: row_id for key, (row_id, _) in stored.items()}
+            while len(self.classes) > self.max_classes:
+                gone, _ = self.classes.popitem(last=False)
+                self.row_ids.pop(gone, None)
+        self.classes.move_to_end(class_id)
+        return found
+
+    async def record_outcomes(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        """Record a batch of run outcomes (see the module docstring for the answer's shape)."""
+        rejected: list[dict[str, Any]] = []
+        if not isinstance(batch, list):
+            return {"accepted": 0, "duplicates": 0, "rejected": [{"index": None, "reason": "expected a list"}]}
+        if len(batch) > MAX_BATCH:
+            rejected = [{"index": i, "reason": f"batch larger than {MAX_BATCH}"} for i in range(MAX_BATCH, len(batch))]
+            batch = batch[:MAX_BATCH]
+        parsed: dict[uuid.UUID, Outcome] = {}
+        for index, item in enumerate(batch):
+            try:
+                outcome = parse_outcome(item)
+            except OutcomeError as exc:
+                rejected.append({"index": index, "reason": str(exc)})
+                continue
+            parsed.setdefault(outcome.run_id, outcome)  # the same run twice in one batch counts once
+        async with self._lock:
+            known = await store.known_runs(list(parsed))
+            fresh = sorted((o for o in parsed.values() if o.run_id not in known), key=lambda o: o.finished_at)
+            await store.insert_events(fresh)
+            await self._aggregate_all(fresh)
+        if rejected:
+            log.warning("analytics: rejected %d outcome(s), first: %s", len(rejected), rejected[0]["reason"])
+        return {"accepted": len(fresh), "duplicates": len(batch) - len(rejected) - len(fresh), "rejected": rejected}
+
+    async def _aggregate_all(self, outcomes: list[Outcome]) -> None:
+        classes = await store.existing_classes(o.class_id for o in outcomes)
+        touched: dict[uuid.UUID, set[RowKey]] = {}
+        for outcome in outcomes:
+            if outcome.class_id is None or outcome.class_id not in classes:
+                continue  # a run outside any (existing) class has an event but no class aggregate
+            aggregate = await self._aggregate(outcome.class_id)
+            touched.setdefault(outcome.class_id, set()).update(aggregate.apply(outcome))
+        for class_id, keys in touched.items():
+            aggregate = await self._aggregate(class_id)
+            ids = self.row_ids.setdefault(class_id, {})
+            ordered = sorted(keys, key=lambda k: (k[0] or "", k[1] or ""))
+            saved = await store.save_rows(class_id, [(ids.get(k), aggregate.row(k)) for k in ordered])
+            ids.update(zip(ordered, saved, strict=True))
+
+    async def snapshot(self, class_id: str) -> dict[str, Any]:
+        """The class's dashboard snapshot (empty for a class without outcomes)."""
+        try:
+            cid = uuid.UUID(str(class_id))
+        except ValueError:
+            return ClassAggregate(str(class_id)).snapshot(self.clock(), self.rule)
+        async with self._lock:
+            aggregate = await self._aggregate(cid)
+            return aggregate.snapshot(self.clock(), self.rule)
+
+
+class AnalyticsActor(Analytics):
+    """:class:`Analytics` in a Ray worker process, bound to the database at ``database_url``."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__()
+        self.engine = db.engine_from_url(database_url)
+        db.bind(self.engine)  # the actor's own process: binding globally is safe here
+        self._started = False
+
+    async def _aggregate(self, class_id: uuid.UUID) -> ClassAggregate:
+        await self._start()
+        return await super()._aggregate(class_id)
+
+    async def record_outcomes(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        await self._start()
+        return await super().record_outcomes(batch)
+
+    async def _start(self) -> None:
+        # Ray runs __init__ outside the actor's event loop, so the pool opens on the first call.
+        if not self._started:
+            self._started = True
+            await db.start(self.engine)
+
+    async def ready(self) -> int:
+        import os
+
+        await self._start()
+        return os.getpid()
+
+
+def get_or_create(database_url: str, namespace: str | None = None) -> Any:
+    """The deployment's analytics actor handle, created on first use (blocking: a GCS round trip).
+
+    Fire-and-forget use: ``handle.record_outcomes.remote(batch)`` and drop the ref.
+    """
+    from actors.options import ANALYTICS_ACTOR_NAME, remote
+
+    options: dict[str, Any] = {"name": ANALYTICS_ACTOR_NAME, "get_if_exists": True}
+    if namespace:
+        options["namespace"] = namespace
+    return remote("analytics").options(**options).remote(database_url)

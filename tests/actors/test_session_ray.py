@@ -1,0 +1,83 @@
+"""The session shards on a real local Ray: one writer by name, reload after a kill, idle exit, typed errors.
+
+Each test uses a namespace of its own: shard names are per namespace, and a shard binds the database of the test
+that created it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import ray
+from piccolo.engine.base import Engine
+from session_helpers import World, make_world
+
+from actors.session_client import RaySessions, shard_name
+from actors.session_state import SessionConflict, SessionNotFound
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def namespace(ray_local: None) -> Iterator[str]:
+    name = f"sessions-{uuid.uuid4().hex[:8]}"
+    yield name
+    for actor in ray.util.list_named_actors(all_namespaces=True):  # detached shards outlive their creator
+        if actor["namespace"] == name:
+            ray.kill(ray.get_actor(actor["name"], namespace=name))
+
+
+@pytest.fixture
+async def world(sqlite_database: Engine[Any]) -> World:
+    return await make_world()
+
+
+def url(engine: Engine[Any]) -> str:
+    return f"sqlite:///{engine.path}"  # type: ignore[attr-defined]
+
+
+async def test_two_clients_reach_one_writer_which_survives_a_kill(
+    sqlite_database: Engine[Any], world: World, namespace: str
+) -> None:
+    web1 = RaySessions(url(sqlite_database), namespace, shards=1)
+    web2 = RaySessions(url(sqlite_database), namespace, shards=1)
+    started = time.monotonic()
+    hands = await asyncio.gather(
+        web1.call(world.class_id, "raise_hand", world.students[0], None, "help"),
+        web2.call(world.class_id, "raise_hand", world.students[0], None, "help"),
+    )
+    first_call = time.monotonic() - started
+    assert sorted(h["created"] for h in hands) == [False, True]  # one writer: exactly one hand
+    pid = await web1.handle(0).ready.remote()
+    assert await web2.handle(0).ready.remote() == pid
+    with pytest.raises(SessionConflict):
+        await web2.call(world.class_id, "set_follow", world.pair_room, world.owner)
+    with pytest.raises(SessionNotFound, match="no such class"):
+        await web1.call(str(uuid.uuid4()), "view")
+    # Kill the shard for good: the next call recreates it by name and it reloads the queue from the database.
+    ray.kill(web1.handle(0), no_restart=True)
+    view = await web1.call(world.class_id, "view")
+    assert [h["user_id"] for h in view["hands"]] == [world.students[0]]
+    assert await web1.handle(0).ready.remote() != pid
+    print(f"first call incl. shard start: {first_call:.2f} s")
+
+
+async def test_idle_shard_unloads_and_comes_back(sqlite_database: Engine[Any], world: World, namespace: str) -> None:
+    web = RaySessions(url(sqlite_database), namespace, shards=1, idle_seconds=1.0, tick_seconds=0.3)
+    await web.call(world.class_id, "set_mode", world.pair_room, "demo", world.owner)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        try:
+            ray.get_actor(shard_name(0), namespace=namespace)
+        except ValueError:
+            break  # the name is free: the shard exited
+    else:
+        pytest.fail("the idle shard did not exit")
+    view = await web.call(world.class_id, "view")  # the stale handle fails; the client recreates the shard
+    assert {r["id"]: r["mode"] for r in view["rooms"]}[world.pair_room] == "demo"
