@@ -71,6 +71,8 @@ class _Flight:
     started: bool = False
     cancel_requested: bool = False
     stdin: list[str | None] = field(default_factory=list)  # None = close stdin
+    # Fast path only: resolved once the run's row is committed; nothing is recorded before that.
+    inserted: asyncio.Future[bool] | None = None
 
 
 class Dispatcher:
@@ -143,6 +145,38 @@ class Dispatcher:
             self._specs[run.id] = spec
         self._wake.set()
         return self.position(run.id)
+
+    def start_now(self, run: QueuedRun, spec: dict[str, Any]) -> str | None:
+        """The hot path: when nothing waits, a slot is free and the user has no run in flight, start ``run``
+        while its row is still being inserted (the insert and the slot's start overlap). Returns the claim token
+        to write into the row (status ``running``, attempt 1), or None: insert it queued and :meth:`accept` it.
+        The caller must then call :meth:`confirm` (row committed) or :meth:`abort` (insert failed)."""
+        if self._queued or (run.priority <= 0 and self._running_users.get(run.user)):
+            return None
+        slot = self._free_slot()
+        if slot is None:
+            return None
+        token = f"{self.id}/{slot}/{uuid.uuid4().hex[:6]}"
+        flight = _Flight(run, slot, token, 1, inserted=asyncio.get_running_loop().create_future())
+        self._specs[run.id] = spec
+        self._launch(flight)
+        return token
+
+    def confirm(self, run_id: str) -> None:
+        flight = self._flights.get(run_id)
+        if flight is not None and flight.inserted is not None and not flight.inserted.done():
+            flight.inserted.set_result(True)
+
+    def abort(self, run_id: str) -> None:
+        """The row of a fast-path run could not be written: stop the run; it was never accepted."""
+        flight = self._flights.get(run_id)
+        if flight is not None:
+            if flight.inserted is not None and not flight.inserted.done():
+                flight.inserted.set_result(False)
+            if flight.task is not None:
+                flight.task.cancel()
+            self._release(flight)  # the task may be cancelled before it ever ran
+        self._specs.pop(run_id, None)
 
     def position(self, run_id: str) -> int:
         return self.fairness.position(self._queued.values(), run_id)
@@ -254,18 +288,23 @@ class Dispatcher:
             if attempt is None:
                 self._specs.pop(run.id, None)
                 continue  # another dispatcher took it, or it was cancelled
-            self.fairness.served(run)
-            self._slot_used[slot] = self.fairness.tick
-            flight = _Flight(run, slot, token, attempt, stdin=self._pending_stdin.pop(run.id, []))
-            self._busy[slot] = run.id
-            self._running_users[run.user] = self._running_users.get(run.user, 0) + 1
-            self._flights[run.id] = flight
-            self.stats["dispatched"] += 1
-            flight.task = asyncio.create_task(self._execute(flight), name=f"run-{run.id}")
+            self._launch(_Flight(run, slot, token, attempt, stdin=self._pending_stdin.pop(run.id, [])))
+
+    def _launch(self, flight: _Flight) -> None:
+        run = flight.run
+        self.fairness.served(run)
+        self._slot_used[flight.slot] = self.fairness.tick
+        self._busy[flight.slot] = run.id
+        self._running_users[run.user] = self._running_users.get(run.user, 0) + 1
+        self._flights[run.id] = flight
+        self.stats["dispatched"] += 1
+        flight.task = asyncio.create_task(self._execute(flight), name=f"run-{run.id}")
 
     def _release(self, flight: _Flight) -> None:
-        if self._flights.get(flight.run.id) is flight:
-            del self._flights[flight.run.id]
+        """Free the flight's slot and its user's turn (once: every exit path of a run calls this)."""
+        if self._flights.get(flight.run.id) is not flight:
+            return
+        del self._flights[flight.run.id]
         self._busy.pop(flight.slot, None)
         left = self._running_users.get(flight.run.user, 1) - 1
         if left > 0:
@@ -322,8 +361,13 @@ class Dispatcher:
                 await self.fleet.send_stdin(flight.slot, flight.run.id, data)
         flight.stdin.clear()
 
+    async def _committed(self, flight: _Flight) -> bool:
+        return flight.inserted is None or await flight.inserted
+
     async def _record(self, flight: _Flight, result: dict[str, Any]) -> None:
         run_id = flight.run.id
+        if not await self._committed(flight):
+            return
         if await queue.finish(run_id, result, token=flight.token):
             self._specs.pop(run_id, None)
             self.stats["finished"] += 1
@@ -335,6 +379,8 @@ class Dispatcher:
     async def _retry_or_fail(self, flight: _Flight, reason: str) -> None:
         run_id = flight.run.id
         log.warning("dispatcher %s: run %s attempt %d failed: %s", self.id, run_id, flight.attempt, reason)
+        if not await self._committed(flight):
+            return
         if flight.cancel_requested:
             await self._record(flight, {"verdict": "cancelled", "detail": f"cancelled ({reason})"})
             return

@@ -99,7 +99,7 @@ async def submit_run(request: Request, body: RunIn) -> RunAccepted:
     else:
         files = {"main.py": body.code or ""}
     entry = body.entry or "main.py"
-    run_id, position = await service.submit(
+    run_id, status, position = await service.submit(
         user_id=str(user.id),
         files=files,
         entry=entry,
@@ -111,7 +111,7 @@ async def submit_run(request: Request, body: RunIn) -> RunAccepted:
         priority=priority,
         state_vector=state_vector,
     )
-    return RunAccepted(id=run_id, status="queued", queue_position=position)
+    return RunAccepted(id=run_id, status=status, queue_position=position)
 
 
 def run_out(run: Run, position: int | None) -> RunOut:

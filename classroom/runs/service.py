@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors import queue
@@ -147,8 +147,9 @@ class RunService:
         class_id: str | None = None,
         priority: int = 0,
         state_vector: bytes | None = None,
-    ) -> tuple[str, int]:
-        """Insert the queued row (the run is accepted once this returns) and hand it to the dispatcher."""
+    ) -> tuple[str, str, int]:
+        """Insert the run's row (the run is accepted once this returns) and hand it to the dispatcher.
+        Returns its id, status (``running`` when it started at once) and queue position."""
         dispatcher = self.require_dispatcher()
         check_files(files, entry)
         run_id = uuid.uuid4()
@@ -169,12 +170,24 @@ class RunService:
             state_vector=state_vector,
             created_at=now,
         )
-        await queue.insert(row)
         rid = str(run_id)
-        self.hub.open(rid)
         spec = {"files": files, "entry": entry, "stdin": stdin, "args": args, "interactive": interactive}
-        position = dispatcher.accept(QueuedRun(rid, user_id, room_id, class_id, priority, now), spec)
-        return rid, position
+        queued = QueuedRun(rid, user_id, room_id, class_id, priority, now)
+        self.hub.open(rid)
+        token = dispatcher.start_now(queued, spec)
+        if token is not None:  # a free slot and nobody waiting: the slot starts while the row is written
+            row.status, row.slot, row.attempts, row.started_at = "running", token, 1, now
+            row.lease_expires_at = now + timedelta(seconds=self.lease_seconds)
+        try:
+            await queue.insert(row)
+        except BaseException:
+            if token is not None:
+                dispatcher.abort(rid)
+            raise
+        if token is not None:
+            dispatcher.confirm(rid)
+            return rid, "running", 0
+        return rid, "queued", dispatcher.accept(queued, spec)
 
     # -- the dispatcher's events --------------------------------------------------------------------------------
 

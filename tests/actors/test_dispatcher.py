@@ -77,3 +77,42 @@ async def test_one_student_flooding_does_not_delay_another(dispatcher: Dispatche
     await wait_finished([mine])
     assert asyncio.get_running_loop().time() - t0 < 0.2 + 0.5  # at most about one run time
     await wait_finished(flood, within=60)
+
+
+async def test_the_hot_path_starts_before_the_row_is_written_and_records_after(dispatcher: Dispatcher) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from actors.queue import QueuedRun, insert
+    from classroom.tables import Run
+
+    user = await make_user()
+    now = datetime.now(UTC)
+    spec = {"files": {"main.py": "print('fast')"}, "entry": "main.py", "stdin": "", "args": [], "interactive": False}
+    ok_id, lost_id = str(uuid.uuid4()), str(uuid.uuid4())
+    for _ in range(100):
+        if dispatcher.fleet.ready():
+            break
+        await asyncio.sleep(0.1)
+    token = dispatcher.start_now(QueuedRun(ok_id, user, None, None, 0, now), spec)
+    assert token is not None
+    row = Run(
+        id=uuid.UUID(ok_id),
+        user=uuid.UUID(user),
+        files=spec["files"],
+        status="running",
+        slot=token,
+        attempts=1,
+        created_at=now,
+    )
+    await insert(row)
+    dispatcher.confirm(ok_id)
+    [done] = await wait_finished([ok_id])
+    assert (done["verdict"], done["stdout"]) == ("ok", "fast\n")
+    # an insert that fails: the run is stopped and nothing is recorded for it
+    other = await make_user("other")
+    assert dispatcher.start_now(QueuedRun(lost_id, other, None, None, 0, now), spec) is not None
+    dispatcher.abort(lost_id)
+    await asyncio.sleep(0.5)
+    assert not dispatcher.is_local(lost_id)
+    assert await Run.count().where(Run.id == uuid.UUID(lost_id)).run() == 0
