@@ -71,10 +71,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     from classroom import runs  # the run pipeline: /api/runs, its stream, the dispatcher component
 
     routes += runs.routes()
+    from classroom import sessions  # the control plane (hands, modes, follow-me) and analytics
+
+    routes += sessions.routes()
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
     app.state.settings = settings
     app.state.components = parts
     app.state.database = parts[0]
     accounts_edge.install(app, settings, parts)  # rate limiter, OIDC client, course import after the database
     runs.install(app, settings, parts)  # after Ray: owns the dispatcher and the slot actors
+    sessions.install(app, settings, parts)  # after Ray: session shards and the analytics actor
     return app
