@@ -10,6 +10,7 @@ closes their open sockets through :mod:`classroom.presence`.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,7 +39,7 @@ def normalise_code(code: str) -> str:
 
 def clean_name(name: str, what: str, limit: int = 80) -> str:
     cleaned = " ".join(name.split())
-    if not cleaned or len(cleaned) > limit or not cleaned.isprintable():
+    if not cleaned or len(cleaned) > limit or any(unicodedata.category(c) in ("Cc", "Cs") for c in cleaned):
         raise BadRequest(f"{what}: expected 1–{limit} printable characters")
     return cleaned
 

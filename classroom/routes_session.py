@@ -75,7 +75,7 @@ async def join(request: Request, body: JoinIn) -> Response:
     tag="accounts",
     body=LoginIn,
     response=SessionOut,
-    errors=(403, 429),
+    errors=(401, 403, 429),
     auth="none",
 )
 async def login(request: Request, body: LoginIn) -> Response:

@@ -8,9 +8,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Text a person typed: no control characters and no lone surrogates (which no database can store), and at
+# least one visible character. Declared in the schema so that clients (and schemathesis) know the rule.
+_BAD = r"\x00-\x1f\x7f-\x9f\ud800-\udfff"
+NAME_PATTERN = rf"^[^{_BAD}]*[^\s{_BAD}][^{_BAD}]*$"
+SECRET_PATTERN = r"^[^\x00\ud800-\udfff]+$"
+
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # The Python engine: the Rust one cannot express the surrogate range of the patterns above.
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
 class UserOut(BaseModel):
@@ -20,13 +27,13 @@ class UserOut(BaseModel):
 
 
 class JoinIn(Body):
-    join_code: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=80)
+    join_code: str = Field(min_length=1, max_length=32, pattern=NAME_PATTERN)
+    name: str = Field(min_length=1, max_length=80, pattern=NAME_PATTERN)
 
 
 class LoginIn(Body):
-    username: str = Field(min_length=1, max_length=120)
-    password: str = Field(min_length=1, max_length=1024)
+    username: str = Field(min_length=1, max_length=120, pattern=NAME_PATTERN)
+    password: str = Field(min_length=1, max_length=1024, pattern=SECRET_PATTERN)
 
 
 class SessionOut(BaseModel):
@@ -55,7 +62,7 @@ class TokenOut(BaseModel):
 
 
 class ApiTokenIn(Body):
-    name: str = Field(min_length=1, max_length=80)
+    name: str = Field(min_length=1, max_length=80, pattern=NAME_PATTERN)
 
 
 class ApiTokenOut(BaseModel):
@@ -65,8 +72,8 @@ class ApiTokenOut(BaseModel):
 
 
 class ClassIn(Body):
-    name: str = Field(min_length=1, max_length=120)
-    course: str | None = Field(default=None, max_length=120)
+    name: str = Field(min_length=1, max_length=120, pattern=NAME_PATTERN)
+    course: str | None = Field(default=None, max_length=120, pattern=r"^[a-z0-9][a-z0-9-]*$")
 
 
 class ClassCreated(BaseModel):
@@ -121,10 +128,12 @@ class RemovedOut(BaseModel):
 
 
 class RoomIn(Body):
-    name: str = Field(min_length=1, max_length=120)
+    name: str = Field(min_length=1, max_length=120, pattern=NAME_PATTERN)
     kind: Literal["personal", "pair", "demo"]
     members: list[uuid.UUID] = Field(default_factory=list, max_length=3)
-    lesson: str | None = Field(default=None, max_length=200, description="course/slug of a lesson")
+    lesson: str | None = Field(
+        default=None, max_length=200, pattern=r"^[a-z0-9-]+/[a-z0-9-]+$", description="course/slug of a lesson"
+    )
 
 
 class Created(BaseModel):

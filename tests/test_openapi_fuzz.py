@@ -1,0 +1,74 @@
+"""schemathesis over ``/openapi.json``: generated requests to every declared operation get no 5xx and answers
+that match the declared schema (status codes, bodies, content types).
+
+The app runs in-process (schemathesis's ASGI client) on a migrated SQLite database with the sample course and
+the authorization matrix's world, signed in as the class's instructor so the handlers past the auth check are
+exercised too. Ray and the sandbox probe are off, as in the other edge tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis import checks
+
+sys.path.insert(0, str(Path(__file__).parent / "authz"))
+
+from authz_harness import app_settings
+from authz_world import build_world
+
+from classroom import courses, db
+from classroom.app import create_app
+
+# Operations whose status is not about the request: /readyz answers 503 while the (unstarted) sandbox probe runs.
+EXCLUDED_PATHS = ("/readyz",)
+EXCLUDED_CHECKS = [
+    # Mutates one credential while ours stays valid in the headers, so it cannot tell; who may do what is
+    # asserted cell by cell by the authorization matrix instead.
+    checks.ignored_auth,
+    # Demands 2xx for any schema-valid body; a 400 for rules a schema cannot state (a pair room has 2-3 students
+    # *of this class*, a lesson must exist) is correct. 5xx and undocumented statuses are still failures.
+    checks.positive_data_acceptance,
+    # The endpoint decorator mounts one Route per method, so Starlette's 405 lists only that route's method in
+    # Allow for paths with several methods (an edge-wide detail of classroom.api, not of any handler).
+    checks.unsupported_method,
+    checks.allow_header_conformance,
+]
+
+
+def _prepare(tmp: Path) -> tuple[Any, dict[str, str]]:
+    async def setup() -> tuple[Any, dict[str, str]]:
+        engine = db.engine_from_url(f"sqlite:///{tmp / 'fuzz.sqlite'}")
+        await db.migrate(engine)
+        await courses.import_course(courses.SAMPLE_DIR)
+        app = create_app(app_settings(tmp, engine))
+        world = await build_world(app.state.settings)
+        return app, world.headers("instructor")
+
+    return asyncio.run(setup())
+
+
+_APP, _HEADERS = _prepare(Path(__import__("tempfile").mkdtemp(prefix="classroom-fuzz-")))
+schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
+
+
+@schema.exclude(path=list(EXCLUDED_PATHS)).parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
+    response = case.call(headers=dict(_HEADERS))
+    if response.status_code == 503 and response.json().get("error") == "unavailable":
+        # Ray and the sandboxes are off here by design: a documented 503 "unavailable" is the right answer.
+        assert "503" in case.operation.definition.raw["responses"], f"{case.operation.label}: 503 not documented"
+        return
+    case.validate_response(response, excluded_checks=EXCLUDED_CHECKS)
+
+
+@pytest.mark.parametrize("path", EXCLUDED_PATHS)
+def test_exclusions_are_real(path: str) -> None:
+    assert path in schema.raw_schema["paths"]
