@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from classroom import accounts_edge, components, health, openapi
+from classroom import accounts_edge, components, health, openapi, rooms_live
 from classroom.components import Component
 from classroom.http import EXCEPTION_HANDLERS
 from classroom.settings import Settings, load_settings
@@ -33,13 +33,12 @@ def build_components(settings: Settings) -> list[Component]:
     return found
 
 
-async def _start_all(parts: list[Component]) -> list[Component]:
-    started: list[Component] = []
+async def _start_all(parts: list[Component], started: list[Component]) -> None:
+    """Start ``parts`` in order, appending each to ``started`` so a failure still stops what came up."""
     for part in parts:
         log.info("starting %s", part.name)
         await part.start()
         started.append(part)
-    return started
 
 
 async def _stop_all(parts: list[Component], budget: float) -> None:
@@ -62,12 +61,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         started: list[Component] = []
         try:
-            started = await _start_all(parts)
+            await _start_all(parts, started)
             yield
         finally:
             await _stop_all(started, float(settings.shutdown_seconds))
 
     routes: list[BaseRoute] = [*health.routes(), *openapi.routes(), *accounts_edge.routes(settings)]
+    database = parts[0]
+    assert isinstance(database, components.Database)
+    rooms = rooms_live.Rooms(settings, database.engine)
+    parts.append(rooms)
+    routes += rooms_live.routes(rooms)
     from classroom import runs  # the run pipeline: /api/runs, its stream, the dispatcher component
 
     routes += runs.routes()
@@ -77,7 +81,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
     app.state.settings = settings
     app.state.components = parts
-    app.state.database = parts[0]
+    app.state.database = database
+    app.state.rooms = rooms.manager
     accounts_edge.install(app, settings, parts)  # rate limiter, OIDC client, course import after the database
     runs.install(app, settings, parts)  # after Ray: owns the dispatcher and the slot actors
     sessions.install(app, settings, parts)  # after Ray: session shards and the analytics actor

@@ -30,7 +30,7 @@ REASONS = {
 }
 
 # WebSocket endpoints cannot be described by OpenAPI 3.0; they are listed in the description instead.
-WEBSOCKETS: list[tuple[str, str]] = []
+WEBSOCKETS: dict[str, str] = {}  # path -> description
 
 
 def _collect(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +84,7 @@ def build_schema() -> dict[str, Any]:
     for ep in ENDPOINTS:
         path = re.sub(r"{(\w+):\w+}", r"{\1}", ep.path)
         paths.setdefault(path, {})[ep.method.lower()] = _operation(ep, components)
-    ws = "\n".join(f"- `{path}`: {text}" for path, text in WEBSOCKETS)
+    ws = "\n".join(f"- `{path}`: {text}" for path, text in WEBSOCKETS.items())
     return {
         "openapi": "3.0.3",
         "info": {

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+import socket
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +17,23 @@ from classroom.app import create_app
 from classroom.settings import Settings
 
 pytestmark = pytest.mark.anyio
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_for_port(port: int) -> None:
+    for _ in range(100):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")
 
 
 @pytest.fixture
@@ -32,21 +53,47 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
 async def test_readyz_lists_components_with_reasons(client: httpx.AsyncClient) -> None:
     r = await client.get("/readyz")
     body = r.json()
-    assert set(body["components"]) == {"database", "sandbox"}
+    assert {"database", "sandbox", "rooms"} <= set(body["components"])
     assert body["components"]["database"] == {"status": "ok", "reason": "sqlite", "required": True, "detail": None}
     assert body["components"]["sandbox"]["reason"]  # running, passed or failed: always says which
     assert r.status_code == (200 if body["status"] == "ok" else 503)
 
 
-async def test_readyz_is_503_naming_redis_when_it_is_down(settings: Settings) -> None:
+async def test_start_refuses_an_unreachable_redis(settings: Settings) -> None:
     app: Starlette = create_app(dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0"))
+    with pytest.raises(Exception, match=r"127\.0\.0\.1:1\b"):
+        async with app.router.lifespan_context(app):
+            pass
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A redis-server of this test's own, so the test may kill it."""
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--dir", str(tmp_path)],
+                              stdout=subprocess.DEVNULL)
+    yield port, server
+    server.kill()
+    server.wait()
+
+
+@pytest.mark.redis
+async def test_readyz_is_503_naming_redis_when_it_goes_down(
+    settings: Settings, private_redis: tuple[int, subprocess.Popen[bytes]]
+) -> None:
+    port, server = private_redis
+    await wait_for_port(port)
+    app = create_app(dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{port}/0"))
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app), base_url="http://t"
     ) as c:
+        assert (await c.get("/readyz")).json()["components"]["redis"]["status"] == "ok"
+        server.kill()
+        await asyncio.to_thread(server.wait)
         r = await c.get("/readyz")
-    assert r.status_code == 503
-    redis = r.json()["components"]["redis"]
-    assert redis["status"] == "error" and "Connect" in redis["reason"]
+        assert r.status_code == 503 and r.json()["status"] == "error"
+        redis = r.json()["components"]["redis"]
+        assert redis["status"] == "error" and "Error" in redis["reason"], redis
 
 
 @pytest.mark.redis
