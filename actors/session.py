@@ -84,8 +84,11 @@ class SessionShard:
             self.sessions[class_id] = session
             log.info("session %s loaded (%d hosted)", class_id, len(self.sessions))
         elif fresh or self.clock() - session.refreshed_at >= REFRESH_SECONDS:
+            before = (session.roster, session.rooms)
             await store.refresh(session)
             session.refreshed_at = self.clock()
+            if (session.roster, session.rooms) != before:
+                session.changed()  # someone joined, left or got a room: pollers must re-render
         session.last_used = self.clock()
         return session
 
@@ -104,7 +107,7 @@ class SessionShard:
         cid = _uuid(class_id, "class")
         async with self._lock(cid):
             if cid in self.sessions:
-                (await self._session(cid, fresh=True)).changed()
+                await self._session(cid, fresh=True)
 
     async def raise_hand(self, class_id: str, user_id: str, room_id: str | None, note: str) -> dict[str, Any]:
         """Queue the user's hand; ``{"hand": ..., "created": False}`` when their hand is already up."""

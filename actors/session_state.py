@@ -123,7 +123,8 @@ class ClassSession:
                 for m in sorted(self.roster.values(), key=lambda m: (m.role != "instructor", m.display_name.lower()))
             ],
             "rooms": [r.view() for r in sorted(self.rooms.values(), key=lambda r: r.name.lower())],
-            "hands": [h.view() for h in self.hands],
+            # A student removed from the class keeps their row, but their hand leaves the visible queue.
+            "hands": [h.view() for h in self.hands if h.user_id in self.roster],
             "followed_room": None if self.follow is None else self.follow.room_id,
             "followed_by": None if self.follow is None else self.follow.by,
         }

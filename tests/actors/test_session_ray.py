@@ -81,3 +81,25 @@ async def test_idle_shard_unloads_and_comes_back(sqlite_database: Engine[Any], w
         pytest.fail("the idle shard did not exit")
     view = await web.call(world.class_id, "view")  # the stale handle fails; the client recreates the shard
     assert {r["id"]: r["mode"] for r in view["rooms"]}[world.pair_room] == "demo"
+
+
+async def test_control_plane_component_on_ray(sqlite_database: Engine[Any], world: World, namespace: str) -> None:
+    """The app's component as production wires it: shards and the analytics actor in the deployment namespace."""
+    from classroom.sessions import ControlPlane
+    from classroom.settings import load_settings
+
+    settings = load_settings(
+        {"CLASSROOM_DATABASE_URL": url(sqlite_database), "CLASSROOM_RAY_NAMESPACE": namespace,
+         "CLASSROOM_SECRET_KEY": "x" * 32},
+        dotenv=None,
+    )
+    control = ControlPlane(settings)
+    await control.start()
+    assert isinstance(control.plane, RaySessions) and (await control.check()).ok
+    view = await control.plane.call(world.class_id, "view")
+    assert len(view["roster"]) == 3
+    snapshot = await control.snapshot(world.class_id)
+    assert snapshot["class_id"] == world.class_id and snapshot["totals"]["runs"] == 0
+    names = {a["name"] for a in ray.util.list_named_actors(all_namespaces=True) if a["namespace"] == namespace}
+    assert "analytics" in names and any(n.startswith("session-") for n in names)
+    await control.stop()

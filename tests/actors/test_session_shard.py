@@ -146,3 +146,22 @@ def test_shard_of_is_stable_and_spread() -> None:
     assert shard_of(ids[0]) == shard_of(ids[0])
     counts = [sum(1 for i in ids if shard_of(i) == s) for s in range(4)]
     assert min(counts) > 60
+
+
+async def test_roster_changes_move_the_version_and_removed_students_leave_the_queue(world: World) -> None:
+    from datetime import UTC, datetime
+
+    from classroom.tables import Enrollment
+
+    clock = Clock()
+    shard = SessionShard(clock=clock)
+    await shard.raise_hand(world.class_id, world.students[1], None, "")
+    first = await shard.view(world.class_id)
+    await Enrollment.update({Enrollment.removed_at: datetime.now(UTC)}).where(
+        Enrollment.user == uuid.UUID(world.students[1])
+    ).run()
+    assert (await shard.view(world.class_id))["version"] == first["version"]  # cached until the refresh period
+    clock.now += 10
+    after = await shard.view(world.class_id)
+    assert after["version"] > first["version"]
+    assert after["hands"] == [] and world.students[1] not in {m["user_id"] for m in after["roster"]}
