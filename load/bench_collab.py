@@ -3,7 +3,8 @@
 For each scenario (rooms x clients per room, a steady stream of edits), stock y-websocket clients in one Node
 process (load/collab/peers.mjs) measure edit -> ALL other peers latency (p50/p99), while this script samples the
 server's CPU. Memory per idle connection is measured first on a fresh server (RSS delta / connections).
-Both servers run the same harness in the same run; the ratio ours/node is printed.
+Both servers run the same harness in the same run, in interleaved rounds (the shared machine's load drifts);
+the ratio ours/node is printed.
 
 Our server is tests/collab/serve_app.py (the real endpoint, the database store on SQLite, uvicorn);
 the Node server is ``node node_modules/@y/websocket-server/src/server.js`` (in-memory, no persistence).
@@ -169,7 +170,15 @@ async def idle_memory(server: Server, rooms: list[str]) -> float:
     return (after - before) / synced
 
 
-async def run(server: Server, scenario: Scenario, rooms: list[str], duration: float) -> Result:
+@dataclass
+class Sample:
+    latencies: list[float]
+    cpu_seconds: float
+    wall_seconds: float
+    sent: int
+
+
+async def run(server: Server, scenario: Scenario, rooms: list[str], duration: float) -> Sample:
     process = await peers(
         {
             "url": server.url,
@@ -196,18 +205,24 @@ async def run(server: Server, scenario: Scenario, rooms: list[str], duration: fl
         elif "latencies" in message:
             break
     await process.wait()
-    latencies = sorted(message["latencies"]) or [float("nan")]
+    return Sample(list(message["latencies"]), cpu_end - cpu_start, wall_end - wall_start, int(message["sent"]))
+
+
+def summarize(samples: list[Sample]) -> Result:
+    latencies = sorted(x for s in samples for x in s.latencies) or [float("nan")]
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    cpu = (cpu_end - cpu_start) / (wall_end - wall_start) if wall_end > wall_start else float("nan")
-    return Result(statistics.median(latencies), p99, cpu, message["complete"], message["sent"])
+    cpu = sum(s.cpu_seconds for s in samples) / max(1e-9, sum(s.wall_seconds for s in samples))
+    return Result(statistics.median(latencies), p99, cpu, len(latencies), sum(s.sent for s in samples))
 
 
-async def main(duration: float, quick: bool, only: str | None) -> None:
+async def main(duration: float, quick: bool, only: str | None, rounds: int) -> None:
     npm_ci()
     scenarios = SCENARIOS[:2] if quick else SCENARIOS
     if only:
         scenarios = [s for s in scenarios if only in s.name]
-    needed = IDLE_ROOMS + sum(s.rooms for s in scenarios)
+    needed = IDLE_ROOMS + rounds * sum(s.rooms for s in scenarios)
+    results: dict[str, dict[str, Result]] = {}
+    memory: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         database = f"sqlite:///{tmp}/bench.sqlite"
         room_ids = await make_rooms(database, needed)
@@ -215,24 +230,29 @@ async def main(duration: float, quick: bool, only: str | None) -> None:
         grants.write_text(
             json.dumps({"bench": {"user": "bench", "name": "Bench", "rooms": {r: "writer" for r in room_ids}}})
         )
-        results: dict[str, dict[str, Result]] = {}
-        memory: dict[str, float] = {}
-        for name in ("ours", "node"):
-            server = await (start_ours(database, grants) if name == "ours" else start_node())
-            try:
-                ids = iter(room_ids)
-                memory[name] = await idle_memory(server, [next(ids) for _ in range(IDLE_ROOMS)])
+        servers = {"ours": await start_ours(database, grants), "node": await start_node()}
+        try:
+            ids = iter(room_ids)
+            idle_rooms = [next(ids) for _ in range(IDLE_ROOMS)]
+            for name, server in servers.items():  # first, on fresh servers
+                memory[name] = await idle_memory(server, idle_rooms)
                 print(f"{name}: {memory[name] / 1024:.1f} KiB per idle connection", flush=True)
-                for scenario in scenarios:
+            for scenario in scenarios:
+                samples: dict[str, list[Sample]] = {"ours": [], "node": []}
+                # Interleaved rounds: the shared machine's load drifts; both servers see the same drift.
+                for _ in range(rounds):
                     rooms = [next(ids) for _ in range(scenario.rooms)]
-                    result = await run(server, scenario, rooms, duration)
-                    results.setdefault(scenario.name, {})[name] = result
+                    for name, server in servers.items():
+                        samples[name].append(await run(server, scenario, rooms, duration / rounds))
+                for name in servers:
+                    result = results.setdefault(scenario.name, {})[name] = summarize(samples[name])
                     print(
                         f"{name}: {scenario.name}: p50 {result.p50:.1f} ms p99 {result.p99:.1f} ms "
                         f"cpu {result.cpu:.0%} ({result.complete}/{result.sent} edits complete)",
                         flush=True,
                     )
-            finally:
+        finally:
+            for server in servers.values():
                 await server.stop()
     print()
     print(
@@ -253,8 +273,9 @@ async def main(duration: float, quick: bool, only: str | None) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=8.0, help="measured seconds per scenario")
+    parser.add_argument("--duration", type=float, default=12.0, help="measured seconds per scenario and server")
     parser.add_argument("--quick", action="store_true", help="only the first two scenarios")
     parser.add_argument("--only", help="only scenarios whose name contains this")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved ours/node runs per scenario")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.duration, arguments.quick, arguments.only))
+    asyncio.run(main(arguments.duration, arguments.quick, arguments.only, arguments.rounds))
