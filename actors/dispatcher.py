@@ -86,6 +86,7 @@ class Dispatcher:
         lease_seconds: float = 30.0,
         tick_seconds: float = 1.0,
         max_attempts: int = MAX_ATTEMPTS,
+        run_timeout: float = 120.0,
         dispatcher_id: str | None = None,
     ) -> None:
         self.fleet = fleet
@@ -93,6 +94,7 @@ class Dispatcher:
         self.lease_seconds = lease_seconds
         self.tick_seconds = tick_seconds
         self.max_attempts = max_attempts
+        self.run_timeout = run_timeout  # a slot that neither answers nor dies: treated as failed
         self.id = dispatcher_id or f"d-{uuid.uuid4().hex[:8]}"
         self.fairness = Fairness()
         self._queued: dict[str, QueuedRun] = {}
@@ -315,25 +317,17 @@ class Dispatcher:
 
     async def _execute(self, flight: _Flight) -> None:
         run_id = flight.run.id
-        result: dict[str, Any] | None = None
         try:
             spec = self._specs.get(run_id) or await queue.load_spec(run_id)
             if spec is None:
+                self._release(flight)
                 return  # the row is gone (its user was deleted)
-            async for item in self.fleet.stream(flight.slot, run_id, spec):
-                kind = item.get("type")
-                if kind == "output":
-                    self._emit("output", run_id, item["chunks"])
-                elif kind == "started":
-                    await self._on_started(flight)
-                elif kind == "result":
-                    result = item
-                elif kind == "failed":
-                    raise SlotFailure(str(item.get("reason")))
-                elif kind == "busy":
-                    raise SlotFailure(f"slot {flight.slot} was busy")
-            if result is None:
-                raise SlotFailure(f"slot {flight.slot} ended the run without a result")
+            try:
+                async with asyncio.timeout(self.run_timeout):
+                    result = await self._stream(flight, spec)
+            except TimeoutError:
+                await self.fleet.cancel(flight.slot, run_id)
+                raise SlotFailure(f"slot {flight.slot} gave no result within {self.run_timeout:g} s") from None
         except SlotFailure as exc:
             self._release(flight)
             await self._retry_or_fail(flight, str(exc))
@@ -348,6 +342,25 @@ class Dispatcher:
             return
         self._release(flight)
         await self._record(flight, result)
+
+    async def _stream(self, flight: _Flight, spec: dict[str, Any]) -> dict[str, Any]:
+        run_id = flight.run.id
+        result: dict[str, Any] | None = None
+        async for item in self.fleet.stream(flight.slot, run_id, spec):
+            kind = item.get("type")
+            if kind == "output":
+                self._emit("output", run_id, item["chunks"])
+            elif kind == "started":
+                await self._on_started(flight)
+            elif kind == "result":
+                result = item
+            elif kind == "failed":
+                raise SlotFailure(str(item.get("reason")))
+            elif kind == "busy":
+                raise SlotFailure(f"slot {flight.slot} was busy")
+        if result is None:
+            raise SlotFailure(f"slot {flight.slot} ended the run without a result")
+        return result
 
     async def _on_started(self, flight: _Flight) -> None:
         flight.started = True

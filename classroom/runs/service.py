@@ -97,7 +97,11 @@ class RunService:
 
         fleet = RayFleet(slot_args(self.settings))
         self.dispatcher = Dispatcher(
-            fleet, events=self, lease_seconds=self.lease_seconds, tick_seconds=self.tick_seconds
+            fleet,
+            events=self,
+            lease_seconds=self.lease_seconds,
+            tick_seconds=self.tick_seconds,
+            run_timeout=self.settings.run_wall_seconds + 60.0,
         )
         fleet.on_change = self.dispatcher.wake
         self.outcomes = OutcomeBatcher(ray_sender())

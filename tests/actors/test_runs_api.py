@@ -103,6 +103,16 @@ async def test_submit_stream_and_read(live: Live) -> None:
     run = (await live.http.get(f"/api/runs/{accepted['id']}", headers=live.bearer(user))).json()
     assert run["status"] == "finished" and run["verdict"] == "runtime_error" and run["stdout"] == "hello\n"
     assert run["wall_ms"] is not None and run["code_hash"]
+    from classroom.tables import AuditLog
+
+    for _ in range(50):  # audit rows are written in batches, off the hot path
+        audit = await AuditLog.objects().where(AuditLog.target == accepted["id"]).first().run()
+        if audit is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert audit is not None and audit.action == "run" and str(audit.actor) == user
+    detail = json.loads(audit.detail) if isinstance(audit.detail, str) else audit.detail
+    assert detail["verdict"] == "runtime_error" and detail["code_hash"] == run["code_hash"]
     # a late subscriber gets it all again
     again = await live.messages(accepted["id"], user)
     assert [m for m in again if m["type"] != "queued"] == [m for m in messages if m["type"] != "queued"]
