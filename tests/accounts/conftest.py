@@ -24,8 +24,14 @@ BASE_URL = "http://127.0.0.1:8000"  # an allowed origin by default
 
 
 @pytest.fixture
-async def app(sqlite_database: Engine[Any], tmp_path: Path) -> AsyncIterator[Starlette]:
-    application = create_app(app_settings(tmp_path, sqlite_database))
+def app_database(sqlite_database: Engine[Any]) -> Engine[Any]:
+    """The database under the app: SQLite; a module overrides this with ``database`` to run on both engines."""
+    return sqlite_database
+
+
+@pytest.fixture
+async def app(app_database: Engine[Any], tmp_path: Path) -> AsyncIterator[Starlette]:
+    application = create_app(app_settings(tmp_path, app_database))
     async with started(application):
         yield application
 

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import httpx
 import pytest
 import websockets
 from authz_harness import LiveServer
 from authz_world import World
+from piccolo.engine.base import Engine
 
 from classroom import presence
+
+
+@pytest.fixture
+def app_database(database: Engine[Any]) -> Engine[Any]:
+    """These tests run on SQLite and on PostgreSQL."""
+    return database
 
 
 @pytest.mark.anyio

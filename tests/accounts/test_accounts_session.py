@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -14,12 +15,19 @@ import websockets
 from authz_harness import LiveServer
 from authz_world import World
 from conftest import new_client
+from piccolo.engine.base import Engine
 from starlette.applications import Starlette
 
 from classroom import accounts, tokens
 from classroom.tables import AuditLog, User
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def app_database(database: Engine[Any]) -> Engine[Any]:
+    """These tests run on SQLite and on PostgreSQL."""
+    return database
 
 
 @asynccontextmanager
