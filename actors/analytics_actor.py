@@ -3,9 +3,10 @@
 Contract:
 
 - :meth:`Analytics.record_outcomes` takes a batch of outcome dicts (fields in :mod:`analytics.outcome`). The run
-  pipeline calls it fire-and-forget, off the hot path; it never raises for bad input: it answers
+  pipeline calls it fire-and-forget, off the hot path; bad input never raises: it answers
   ``{"accepted": n, "duplicates": n, "rejected": [{"index": i, "reason": "..."}]}``. A run already recorded is a
-  duplicate (batches may be resent). Events and the changed aggregate rows are written before it returns.
+  duplicate (batches may be resent). Events and the changed aggregate rows are written in one transaction
+  before it returns; a database failure raises (the batch can be resent whole).
 - :meth:`Analytics.snapshot` answers a class's dashboard dict (:meth:`analytics.ClassAggregate.snapshot`);
   an unknown class gives an empty snapshot.
 
@@ -31,6 +32,7 @@ from actors import analytics_store as store
 from analytics import ClassAggregate, Outcome, OutcomeError, StuckRule, parse_outcome
 from analytics.aggregate import RowKey
 from classroom import db
+from classroom.tables import AnalyticsEvent
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +89,19 @@ class Analytics:
         async with self._lock:
             known = await store.known_runs(list(parsed))
             fresh = sorted((o for o in parsed.values() if o.run_id not in known), key=lambda o: o.finished_at)
-            await store.insert_events(fresh)
-            await self._aggregate_all(fresh)
+            try:
+                # One transaction: a batch is recorded whole or not at all, so a resent batch is never half-counted
+                # (and SQLite commits once instead of once per row).
+                async with AnalyticsEvent._meta.db.transaction():
+                    await store.insert_events(fresh)
+                    await self._aggregate_all(fresh)
+            except BaseException:
+                # The database rolled back: forget what memory applied, the next use reloads the stored rows.
+                for class_id in {o.class_id for o in fresh}:
+                    if class_id is not None:
+                        self.classes.pop(class_id, None)
+                        self.row_ids.pop(class_id, None)
+                raise
         if rejected:
             log.warning("analytics: rejected %d outcome(s), first: %s", len(rejected), rejected[0]["reason"])
         return {"accepted": len(fresh), "duplicates": len(batch) - len(rejected) - len(fresh), "rejected": rejected}

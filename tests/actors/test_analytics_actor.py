@@ -97,3 +97,25 @@ async def test_memory_is_bounded_by_max_classes(world: World) -> None:
     await analytics.record_outcomes([await outcome(other, other.students[0], 0, "x")])
     assert list(analytics.classes) == [uuid.UUID(other.class_id)]
     assert (await analytics.snapshot(world.class_id))["totals"]["runs"] == 1  # reloaded from the database
+
+
+async def test_a_failed_batch_is_recorded_whole_when_resent(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from actors import analytics_store
+
+    analytics = Analytics()
+    await analytics.record_outcomes([await outcome(world, world.students[0], 0, "x")])
+    batch = [await outcome(world, world.students[1], 1, "y"), await outcome(world, world.students[1], 2)]
+    real_save = analytics_store.save_rows
+
+    async def broken(*args: Any) -> Any:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(analytics_store, "save_rows", broken)
+    with pytest.raises(RuntimeError):
+        await analytics.record_outcomes(batch)
+    assert await AnalyticsEvent.count().run() == 1  # the failed batch's events rolled back with its aggregates
+    monkeypatch.setattr(analytics_store, "save_rows", real_save)
+    assert (await analytics.record_outcomes(batch))["accepted"] == 2
+    snap = await analytics.snapshot(world.class_id)
+    assert snap["totals"] == {"runs": 3, "failures": 2, "students": 2}
+    assert (await Analytics().snapshot(world.class_id))["totals"] == snap["totals"]
