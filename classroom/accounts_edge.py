@@ -1,7 +1,8 @@
 """How issue 3 (people, classes, rooms, lessons, auth) plugs into the app: its routes and its app state.
 
 :func:`routes` lists the HTTP routes; :func:`install` sets ``app.state.rate_limiter`` (Redis when configured) and
-``app.state.default_course``, and adds the start-up course import right after the database component.
+``app.state.default_course``, and adds the start-up course import right after the database component and,
+with Redis, the removal fan-out (:mod:`classroom.presence_fanout`) right after Redis.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from classroom import oidc, ratelimit, routes_classes, routes_lessons, routes_session
+from classroom import oidc, presence_fanout, ratelimit, routes_classes, routes_lessons, routes_session
 from classroom.settings import Settings
 
 
@@ -31,3 +32,5 @@ def install(app: Starlette, settings: Settings, parts: list[Any]) -> None:
     app.state.oidc = oidc.build_client(settings)
     database_at = next((i for i, p in enumerate(parts) if getattr(p, "name", "") == "database"), 0)
     parts.insert(database_at + 1, routes_lessons.CourseImport(settings, app.state))
+    if redis is not None:
+        parts.insert(parts.index(redis) + 1, presence_fanout.PresenceFanout(redis.client))

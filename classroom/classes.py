@@ -4,7 +4,7 @@ A student joins with a class's join code and a display name: that creates a stud
 class and a personal room for them (so the UI always has somewhere to code). Instructors create pair and demo
 rooms; pair rooms hold 2–3 students of the class, personal rooms exactly one, demo rooms none (every student of
 the class reads a demo room). Removing a student marks the enrollment removed (history and runs stay) and
-closes their open sockets through :mod:`classroom.presence`.
+closes their open sockets on every replica through :mod:`classroom.presence_fanout`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from classroom import presence
+from classroom import presence_fanout
 from classroom.errors import BadRequest, NotFound
 from classroom.tables import Class, Enrollment, Room, RoomMember, User
 
@@ -179,7 +179,7 @@ async def remove_student(klass: Class, user_id: uuid.UUID) -> int:
     )
     if not updated:
         raise NotFound("no such student in this class")
-    return await presence.close_user(user_id, class_id=uuid.UUID(str(klass.id)))
+    return await presence_fanout.remove(user_id, class_id=uuid.UUID(str(klass.id)))
 
 
 async def classes_of(user: User) -> list[tuple[Class, str]]:

@@ -8,8 +8,8 @@ the socket ends::
     finally: unregister()
 
 :func:`close_user` (called on removal) runs every close callback of the user concurrently, bounded by
-:data:`CLOSE_SECONDS`, so the sockets are closed within a second. The registry is per process: with several
-replicas a removal closes only this replica's sockets; the others stop at their next access check.
+:data:`CLOSE_SECONDS`, so the sockets are closed within a second. The registry is per process; with Redis,
+:mod:`classroom.presence_fanout` carries a removal to the other replicas.
 """
 
 from __future__ import annotations
