@@ -117,3 +117,21 @@ async def test_200_runs_through_slot_kills_and_a_dispatcher_crash_each_end_once(
     assert all(events.count[i] <= 1 for i in ids)  # recorded at most once by anyone...
     assert await Run.count().where(Run.status != "finished").run() == 0  # ...and every one recorded
     assert max(r["attempts"] for r in rows) >= 2  # the faults did hit runs
+
+
+async def test_a_student_flooding_50_runs_does_not_delay_another_by_more_than_one_run(db: None) -> None:
+    run_seconds = 0.3
+    dispatcher = await started_dispatcher(Finished())
+    try:
+        flooder, other = await make_user("flood"), await make_user("other")
+        flood = [await submit(dispatcher, flooder, f"import time; time.sleep({run_seconds})") for _ in range(50)]
+        await asyncio.sleep(1.0)  # the flood is under way
+        t0 = asyncio.get_running_loop().time()
+        mine = await submit(dispatcher, other, "print('mine')")
+        [row] = await wait_finished([mine], within=30)
+        waited = asyncio.get_running_loop().time() - t0
+        assert row["stdout"] == "mine\n"
+        assert waited < run_seconds + 0.5, waited  # at most about one run time (+ the run itself)
+        assert await Run.count().where(Run.id.is_in(flood) & (Run.status == "finished")).run() < 50
+    finally:
+        await dispatcher.stop()

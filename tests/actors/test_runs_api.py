@@ -6,7 +6,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,38 +53,49 @@ class Live:
         return out
 
 
-@pytest.fixture
-async def live(ray_local: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Live]:
+@pytest.fixture(scope="module")
+async def live(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
+    """One server (and its two slot actors) for the module's tests; each test makes its own users."""
     await backend_or_skip()
     from actors import cluster
 
-    monkeypatch.setattr(cluster, "disconnect", lambda: None)  # the session's Ray outlives this app
-    settings = load_settings(
-        {
-            "CLASSROOM_DATA_DIR": str(tmp_path / "data"),
-            "CLASSROOM_WARM_SANDBOXES": "1",
-            "CLASSROOM_PORT": "0",
-            "CLASSROOM_RUNS_PER_MINUTE": "1000",
-        },
-        dotenv=None,
-    )
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(600):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    live = Live(f"http://127.0.0.1:{port}", settings, app)
-    for _ in range(200):  # slots warm up
-        if app.state.runs.dispatcher.fleet.ready():
-            break
-        await asyncio.sleep(0.1)
-    yield live
-    await live.http.aclose()
-    server.should_exit = True
-    await task
+    tmp_path = tmp_path_factory.mktemp("runs-api")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cluster, "disconnect", lambda: None)  # the session's Ray outlives this app
+        settings = load_settings(
+            {
+                "CLASSROOM_DATA_DIR": str(tmp_path / "data"),
+                "CLASSROOM_WARM_SANDBOXES": "1",
+                "CLASSROOM_PORT": "0",
+                "CLASSROOM_RUNS_PER_MINUTE": "1000",
+            },
+            dotenv=None,
+        )
+        app = create_app(settings)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+        task = asyncio.create_task(server.serve())
+        for _ in range(600):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        live = Live(f"http://127.0.0.1:{port}", settings, app)
+        for _ in range(200):  # slots warm up
+            if app.state.runs.dispatcher.fleet.ready():
+                break
+            await asyncio.sleep(0.1)
+        yield live
+        await live.http.aclose()
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(autouse=True)
+def _bound(live: Live) -> None:
+    """Other modules' fixtures bind other databases; this module's tests use the server's."""
+    from classroom import db
+
+    db.bind(live.app.state.database.engine)
 
 
 async def test_submit_stream_and_read(live: Live) -> None:
@@ -172,3 +182,34 @@ async def test_malformed_input_is_refused_precisely(live: Live) -> None:
             while True:
                 await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+async def test_rows_left_by_a_dead_process_are_recovered(live: Live) -> None:
+    """A queued row nobody holds in memory, and a running row whose dispatcher stopped renewing its lease."""
+    from datetime import UTC, datetime, timedelta
+
+    from classroom.tables import Run
+
+    user, other = uuid.UUID(await make_user()), uuid.UUID(await make_user("other"))
+    now = datetime.now(UTC)
+    queued = Run(id=uuid.uuid4(), user=user, files={"main.py": "print('q')"}, created_at=now)
+    running = Run(
+        id=uuid.uuid4(),
+        user=other,
+        files={"main.py": "print('r')"},
+        status="running",
+        attempts=1,
+        slot="d-dead/slot-x/abc",
+        lease_expires_at=now - timedelta(seconds=1),
+        created_at=now,
+    )
+    await queued.save().run()
+    await running.save().run()
+    for _ in range(200):
+        rows = await Run.select().where(Run.id.is_in([queued.id, running.id]) & (Run.status == "finished")).run()
+        if len(rows) == 2:
+            break
+        await asyncio.sleep(0.1)
+    by_id = {r["id"]: r for r in rows}
+    assert (by_id[queued.id]["verdict"], by_id[queued.id]["stdout"], by_id[queued.id]["attempts"]) == ("ok", "q\n", 1)
+    assert (by_id[running.id]["stdout"], by_id[running.id]["attempts"]) == ("r\n", 2)
