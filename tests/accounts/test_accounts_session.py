@@ -7,18 +7,20 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import websockets
-from authz_harness import LiveServer
-from authz_world import World
+from authz_harness import LiveServer, app_settings, started
+from authz_world import World, build_world
 from conftest import new_client
 from piccolo.engine.base import Engine
 from starlette.applications import Starlette
 
 from classroom import accounts, tokens
+from classroom.app import create_app
 from classroom.tables import AuditLog, User
 
 PASSWORD = "correct-horse-battery"
@@ -193,3 +195,14 @@ async def test_websocket_accepts_the_session_cookie(app: Starlette, live: LiveSe
         async with websockets.connect(url, additional_headers={"Cookie": cookie}) as ws:
             await asyncio.wait_for(ws.recv(), timeout=5)
         assert uuid.UUID(me)
+
+
+@pytest.mark.anyio
+async def test_cookies_are_secure_behind_https(sqlite_database: Engine[Any], tmp_path: Path) -> None:
+    settings = app_settings(tmp_path, sqlite_database, public_url="https://class.example")
+    app = create_app(settings)
+    async with started(app), new_client(app) as browser:
+        world = await build_world(settings)
+        response = await browser.post("/api/join", json={"join_code": world.class1.join_code, "name": "Sec"})
+        cookies = [c.lower() for c in response.headers.get_list("set-cookie")]
+        assert len(cookies) == 2 and all("; secure" in c and "samesite=lax" in c for c in cookies)
