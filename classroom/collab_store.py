@@ -10,7 +10,7 @@ get distinct, ordered numbers. The log is never pruned: it is the history runs a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -52,24 +52,31 @@ class PiccoloDocumentStore(DocumentStore):
         return StoredDocument(bytes(snapshot["state"]) if snapshot else None, [bytes(r["data"]) for r in rows], last)
 
     async def append(self, room_id: str, updates: Sequence[tuple[bytes, datetime]]) -> int:
-        room = uuid.UUID(room_id)
+        return (await self.append_many({room_id: updates}))[room_id]
+
+    async def append_many(self, batches: Mapping[str, Sequence[tuple[bytes, datetime]]]) -> dict[str, int]:
+        """Every room's batch in one transaction (one commit per flush tick, however many rooms are busy)."""
+        rooms = sorted(uuid.UUID(room_id) for room_id in batches)
         async with self._transaction():
             if isinstance(self._engine, PostgresEngine):
-                await self._engine.run_ddl(f"SELECT pg_advisory_xact_lock(hashtext('{room}'))")
-            row = (
-                await DocumentUpdate.select(Max(DocumentUpdate.seq, alias="last"))
-                .where(DocumentUpdate.room == room)
-                .first()
+                for room in rooms:  # sorted: two replicas lock in the same order, so they cannot deadlock
+                    await self._engine.run_ddl(f"SELECT pg_advisory_xact_lock(hashtext('{room}'))")
+            last = (
+                await DocumentUpdate.select(DocumentUpdate.room, Max(DocumentUpdate.seq, alias="last"))
+                .where(DocumentUpdate.room.is_in(rooms))
+                .group_by(DocumentUpdate.room)
             )
-            seq = int(row["last"]) if row and row["last"] is not None else 0
-            first = seq + 1
-            rows = [
-                DocumentUpdate(room=room, seq=first + i, data=data, created_at=at)
-                for i, (data, at) in enumerate(updates)
-            ]
+            seqs = {str(row["room"]): int(row["last"]) for row in last if row["last"] is not None}
+            rows: list[DocumentUpdate] = []
+            for room in rooms:
+                seq = seqs.get(str(room), 0)
+                for data, at in batches[str(room)]:
+                    seq += 1
+                    rows.append(DocumentUpdate(room=room, seq=seq, data=data, created_at=at))
+                seqs[str(room)] = seq
             if rows:
                 await DocumentUpdate.insert(*rows)
-        return first + len(rows) - 1
+        return {room_id: seqs.get(str(uuid.UUID(room_id)), 0) for room_id in batches}
 
     async def compact(self, room_id: str, state: bytes, state_vector: bytes, upto_seq: int) -> None:
         room = uuid.UUID(room_id)

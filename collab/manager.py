@@ -136,8 +136,31 @@ class RoomManager:
         return read_files(await history.rebuild(self.store, room_id, state_vector=state_vector, at=at))
 
     async def flush(self) -> None:
-        """Write every pending update to the durable log now."""
-        await asyncio.gather(*(self._flush(room) for room in list(self._rooms.values())))
+        """Write every room's pending updates to the durable log now, in one ``append_many``."""
+        taken = [r for r in self._rooms.values() if r.pending and not r.flush_lock.locked()]
+        for room in taken:
+            await room.flush_lock.acquire()  # free (checked above): returns without yielding
+        try:
+            batches = {room.room_id: room.pending for room in taken}
+            for room in taken:
+                room.pending = []
+            if not batches:
+                return
+            try:
+                seqs = await self.store.append_many(batches)
+            except Exception:
+                for room in taken:
+                    room.pending[:0] = batches[room.room_id]  # keep them: the next tick retries
+                log.exception("could not log the updates of %d rooms", len(taken))
+                return
+            for room in taken:
+                room.last_seq = seqs[room.room_id]
+                room.since_snapshot += len(batches[room.room_id])
+                if room.since_snapshot >= self.limits.compact_every:
+                    await self._compact(room)
+        finally:
+            for room in taken:
+                room.flush_lock.release()
 
     @property
     def rooms(self) -> int:
@@ -213,8 +236,12 @@ class RoomManager:
                     return
                 room.since_snapshot += len(batch)
             if room.since_snapshot >= self.limits.compact_every or (snapshot and room.since_snapshot):
-                await self.store.compact(room.room_id, room.doc.get_update(), room.doc.get_state(), room.last_seq)
-                room.since_snapshot = 0
+                await self._compact(room)
+
+    async def _compact(self, room: Room) -> None:
+        """Snapshot the room (caller holds its flush lock)."""
+        await self.store.compact(room.room_id, room.doc.get_update(), room.doc.get_state(), room.last_seq)
+        room.since_snapshot = 0
 
     async def _housekeep(self) -> None:
         """Flush every tick; unload idle rooms and ask replicas for missed updates now and then. Never dies."""

@@ -3,7 +3,8 @@
 The contract every store keeps:
 
 * ``append`` adds a batch of updates to a room's durable log, in order, and returns the ``seq`` of the last one
-  (``seq`` grows per room). It returns only once the batch is durable.
+  (``seq`` grows per room). It returns only once the batch is durable. ``append_many`` does the same for several
+  rooms; stores that can write them in one transaction override it (the manager flushes every room each tick).
 * ``compact`` records a snapshot: the full document state that includes every update up to ``upto_seq``.
   The log is kept (it is the history :func:`collab.history.rebuild` replays); only loading gets faster.
 * ``load`` returns the newest snapshot (or none) and the log entries that may not be in it.
@@ -16,7 +17,7 @@ loads re-apply a window of entries before the snapshot (another replica may have
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -47,6 +48,10 @@ class DocumentStore(ABC):
 
     @abstractmethod
     async def append(self, room_id: str, updates: Sequence[tuple[bytes, datetime]]) -> int: ...
+
+    async def append_many(self, batches: Mapping[str, Sequence[tuple[bytes, datetime]]]) -> dict[str, int]:
+        """``append`` for several rooms at once: room id -> seq of its last update."""
+        return {room_id: await self.append(room_id, updates) for room_id, updates in batches.items()}
 
     @abstractmethod
     async def compact(self, room_id: str, state: bytes, state_vector: bytes, upto_seq: int) -> None: ...

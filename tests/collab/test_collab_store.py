@@ -75,6 +75,17 @@ async def test_concurrent_appends_get_distinct_ordered_seqs(database: Engine[Any
     assert seqs == list(range(1, 21))
 
 
+async def test_append_many_writes_several_rooms_at_once(database: Engine[Any]) -> None:
+    store = PiccoloDocumentStore(database)
+    one, two = await create_room("one"), await create_room("two")
+    _, updates = _updates(6)
+    await store.append(one, [(updates[0], _now())])
+    seqs = await store.append_many({one: [(u, _now()) for u in updates[1:3]], two: [(u, _now()) for u in updates[3:]]})
+    assert seqs == {one: 3, two: 3}
+    assert [e.data for e in await store.history(one)] == updates[:3]
+    assert [e.data for e in await store.history(two)] == updates[3:]
+
+
 FAST = Limits(flush_interval_seconds=0.05, idle_unload_seconds=0.3, compact_every=50)
 
 
