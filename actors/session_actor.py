@@ -55,7 +55,8 @@ class SessionShardActor(SessionShard):
                 self.reap()
                 if self.idle():
                     log.info("session shard idle for %.0f s: exiting", self.idle_seconds)
-                    await db.stop(self.engine)
+                    # No pool shutdown first: a call arriving meanwhile would meet a closed pool; the process
+                    # exit closes the connections anyway.
                     self._exit()
                     return
             except Exception:
