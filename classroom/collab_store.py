@@ -67,15 +67,20 @@ class PiccoloDocumentStore(DocumentStore):
                 .group_by(DocumentUpdate.room)
             )
             seqs = {str(row["room"]): int(row["last"]) for row in last if row["last"] is not None}
-            rows: list[DocumentUpdate] = []
+            values: list[Any] = []
             for room in rooms:
                 seq = seqs.get(str(room), 0)
                 for data, at in batches[str(room)]:
                     seq += 1
-                    rows.append(DocumentUpdate(room=room, seq=seq, data=data, created_at=at))
+                    values += (uuid.uuid4(), room, seq, data, at)
                 seqs[str(room)] = seq
-            if rows:
-                await DocumentUpdate.insert(*rows)
+            if values:
+                # A raw multi-row INSERT: building a Table object per row cost ~10 ms of event-loop time per
+                # tick at 50 busy rooms (a latency spike for every client of this process).
+                rows = ", ".join(["({}, {}, {}, {}, {})"] * (len(values) // 5))
+                await DocumentUpdate.raw(
+                    f"INSERT INTO document_updates (id, room, seq, data, created_at) VALUES {rows}", *values
+                )
         return {room_id: seqs.get(str(uuid.UUID(room_id)), 0) for room_id in batches}
 
     async def compact(self, room_id: str, state: bytes, state_vector: bytes, upto_seq: int) -> None:
