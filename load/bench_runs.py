@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -39,11 +40,19 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def bare_python(n: int = 30) -> list[float]:
+def bare_interpreter() -> str:
+    """The real ``python3`` binary: a version manager's shim (pyenv) would add its own ~200 ms start."""
+    for candidate in ["/usr/bin/python3", shutil.which("python3") or "python3"]:
+        if os.path.exists(candidate) and "shims" not in candidate:
+            return os.path.realpath(candidate)
+    return "python3"
+
+
+def bare_python(exe: str, n: int = 30) -> list[float]:
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
-        subprocess.run(["python3", "-c", "pass"], check=True)
+        subprocess.run([exe, "-c", "pass"], check=True)
         times.append((time.perf_counter() - t0) * 1000)
     return times
 
@@ -85,12 +94,13 @@ async def make_users(env: dict[str, str], n: int) -> list[str]:
     ]
 
 
-async def one_run(http: httpx.AsyncClient, ws_base: str, creds: dict[str, str]) -> tuple[float, float, str]:
+async def one_run(http: httpx.AsyncClient, ws_base: str, creds: dict[str, str]) -> tuple[float, float, str, float]:
     t0 = time.perf_counter()
     response = await http.post("/api/runs", json={"code": CODE}, headers={"authorization": f"Bearer {creds['api']}"})
     if response.status_code != 202:
         raise RuntimeError(f"submit: {response.status_code} {response.text}")
     run_id = response.json()["id"]
+    accepted = time.perf_counter()
     first = None
     verdict = "?"
     async with websockets.connect(f"{ws_base}/api/runs/{run_id}/stream?token={creds['ws']}") as ws:
@@ -102,7 +112,7 @@ async def one_run(http: httpx.AsyncClient, ws_base: str, creds: dict[str, str]) 
                 verdict = message["verdict"]
                 break
     done = time.perf_counter()
-    return ((first or done) - t0) * 1000, (done - t0) * 1000, verdict
+    return ((first or done) - t0) * 1000, (done - t0) * 1000, verdict, (accepted - t0) * 1000
 
 
 async def level(base: str, users: list[dict[str, str]], concurrency: int, per_client: int) -> dict[str, float]:
@@ -110,12 +120,14 @@ async def level(base: str, users: list[dict[str, str]], concurrency: int, per_cl
     firsts: list[float] = []
     exits: list[float] = []
     bad: list[str] = []
+    submits: list[float] = []
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         await one_run(http, ws_base, users[0])  # warm the connection
 
         async def client(creds: dict[str, str]) -> None:
             for _ in range(per_client):
-                first, exit_, verdict = await one_run(http, ws_base, creds)
+                first, exit_, verdict, submit = await one_run(http, ws_base, creds)
+                submits.append(submit)
                 firsts.append(first)
                 exits.append(exit_)
                 if verdict != "ok":
@@ -132,6 +144,7 @@ async def level(base: str, users: list[dict[str, str]], concurrency: int, per_cl
         "exit_p50": statistics.median(exits),
         "exit_p99": pct(exits, 99),
         "runs_per_s": len(exits) / elapsed,
+        "submit_p50": statistics.median(submits),
         "not_ok": len(bad),
     }
 
@@ -175,17 +188,27 @@ async def main() -> int:
         await asyncio.sleep(2.0)  # let every slot fill its warm pool
         env_settings = {k: v for k, v in env.items() if k.startswith("CLASSROOM_")}
         users = [json.loads(u) for u in await make_users(env_settings, max(levels))]
-        bare = bare_python()
-        print(f"bare `python3 -c pass`: p50 {statistics.median(bare):.1f} ms, p99 {pct(bare, 99):.1f} ms")
+        exe = bare_interpreter()
+        bare = bare_python(exe)
+        print(f"bare `{exe} -c pass`: p50 {statistics.median(bare):.1f} ms, p99 {pct(bare, 99):.1f} ms")
         print(f"server: {args.slots} slot(s), {args.warm} warm sandbox(es) each; code {CODE!r}")
-        print("conc  runs  first-byte p50/p99 (ms)  exit p50/p99 (ms)  runs/s  first-p50/bare-p50  not-ok")
+        print("conc  runs  202 p50  first-byte p50/p99 (ms)  exit p50/p99 (ms)  runs/s  first-p50/bare-p50  not-ok")
         for concurrency in levels:
             r = await level(base, users, concurrency, args.runs_per_client)
+            if concurrency == levels[0]:
+                async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+                    detail = (await http.get("/readyz")).json()["components"]["runs"].get("detail") or {}
+                server_side = (
+                    f"server-side submit received -> first output published: p50 "
+                    f"{detail.get('first_output_ms_p50')} ms, p99 {detail.get('first_output_ms_p99')} ms"
+                )
             print(
-                f"{concurrency:4d}  {r['runs']:4d}  {r['first_p50']:8.1f} / {r['first_p99']:7.1f}"
+                f"{concurrency:4d}  {r['runs']:4d}  {r['submit_p50']:7.1f}"
+                f"  {r['first_p50']:8.1f} / {r['first_p99']:7.1f}"
                 f"     {r['exit_p50']:7.1f} / {r['exit_p99']:7.1f}  {r['runs_per_s']:6.1f}"
                 f"  {r['first_p50'] / statistics.median(bare):6.2f}x  {r['not_ok']}"
             )
+        print(f"at concurrency {levels[0]}, {server_side}")
         return 0
     finally:
         server.terminate()

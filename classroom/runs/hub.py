@@ -10,6 +10,8 @@ so far and then every later message, nothing twice and nothing lost. A finished 
 from __future__ import annotations
 
 import asyncio
+import collections
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,9 @@ class RunStream:
     subscribers: set[asyncio.Queue[Message]] = field(default_factory=set)
     kept_bytes: int = 0
     done: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)  # user / room / klass ids: access checks without a query
+    opened: float = 0.0
+    first_output: float | None = None
 
 
 class RunHub:
@@ -29,9 +34,15 @@ class RunHub:
         self.max_bytes = max_bytes
         self.keep_seconds = keep_seconds
         self._streams: dict[str, RunStream] = {}
+        # Submit received -> first output byte here, in ms (the server's share of the latency the user sees).
+        self.first_output_ms: collections.deque[float] = collections.deque(maxlen=1000)
 
-    def open(self, run_id: str) -> None:
-        self._streams.setdefault(run_id, RunStream())
+    def open(self, run_id: str, meta: dict[str, Any] | None = None) -> None:
+        self._streams.setdefault(run_id, RunStream(meta=meta or {}, opened=time.perf_counter()))
+
+    def meta(self, run_id: str) -> dict[str, Any] | None:
+        stream = self._streams.get(run_id)
+        return stream.meta if stream is not None and stream.meta else None
 
     def has(self, run_id: str) -> bool:
         return run_id in self._streams
@@ -41,6 +52,9 @@ class RunHub:
         if stream.done:
             return
         if message["type"] in ("stdout", "stderr"):
+            if stream.first_output is None and stream.opened:
+                stream.first_output = time.perf_counter()
+                self.first_output_ms.append((stream.first_output - stream.opened) * 1000)
             size = len(message["data"])
             if stream.kept_bytes + size <= self.max_bytes:
                 stream.history.append(message)

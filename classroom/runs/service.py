@@ -124,6 +124,10 @@ class RunService:
             return Health(False, self.off_reason)
         reason = self.dispatcher.fleet.unusable_reason()
         snap = self.dispatcher.snapshot()
+        latencies = sorted(self.hub.first_output_ms)
+        if latencies:
+            snap["first_output_ms_p50"] = round(latencies[len(latencies) // 2], 1)
+            snap["first_output_ms_p99"] = round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1)
         if reason:
             return Health(False, reason, snap)
         return Health(True, f"{snap['slots_ready']} slot(s) ready, {snap['queued']} queued", snap)
@@ -177,7 +181,7 @@ class RunService:
         rid = str(run_id)
         spec = {"files": files, "entry": entry, "stdin": stdin, "args": args, "interactive": interactive}
         queued = QueuedRun(rid, user_id, room_id, class_id, priority, now)
-        self.hub.open(rid)
+        self.hub.open(rid, {"user": user_id, "room": room_id, "klass": class_id})
         token = dispatcher.start_now(queued, spec)
         if token is not None:  # a free slot and nobody waiting: the slot starts while the row is written
             row.status, row.slot, row.attempts, row.started_at = "running", token, 1, now
