@@ -9,6 +9,9 @@ from classroom.errors import BadRequest, Conflict
 from classroom.passwords import MIN_LENGTH, hash_password
 from classroom.tables import ROLES, User
 
+# "admin-token" is the account CLASSROOM_ADMIN_TOKEN acts as (classroom.auth); nobody may sign up as it.
+RESERVED_USERNAMES = frozenset({"admin-token"})
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -21,6 +24,8 @@ async def create_password_user(
     username = username.strip().lower()
     if not username or len(username) > 120 or any(c.isspace() for c in username):
         raise BadRequest("username: expected 1–120 characters without spaces")
+    if username in RESERVED_USERNAMES:
+        raise BadRequest(f"username: {username!r} is reserved")
     if role not in ROLES:
         raise BadRequest(f"role: expected one of {', '.join(ROLES)}")
     if len(password) < MIN_LENGTH:

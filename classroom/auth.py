@@ -61,7 +61,9 @@ async def load_user(user_id: uuid.UUID) -> User:
 async def admin_token_user() -> User:
     """The persisted admin that ``CLASSROOM_ADMIN_TOKEN`` acts as (so audit rows and owners have a real id)."""
     user = await User.objects().where(User.username == ADMIN_TOKEN_USERNAME).first().run()
-    if user is None:
+    if user is not None:
+        return user
+    try:
         user = User(
             id=uuid.uuid4(),
             username=ADMIN_TOKEN_USERNAME,
@@ -70,7 +72,12 @@ async def admin_token_user() -> User:
             created_at=datetime.now(UTC),
         )
         await user.save().run()
-    return user
+        return user
+    except Exception:  # two first requests raced on the unique username: the other one created it
+        found = await User.objects().where(User.username == ADMIN_TOKEN_USERNAME).first().run()
+        if found is None:
+            raise
+        return found
 
 
 async def _bearer_user(settings: Settings, token: str) -> User:

@@ -71,8 +71,12 @@ class Joined:
     room: Room
 
 
-async def join(code: str, display_name: str) -> Joined:
-    """A new student account in the class with this join code, with its personal room. NotFound for a bad code."""
+async def join(code: str, display_name: str, existing: User | None = None) -> Joined:
+    """Enroll a student in the class with this join code, with a personal room; NotFound for a bad code.
+
+    ``existing`` (the signed-in user, if any) is reused when it is a student, so one person joining a second
+    class keeps one account; joining a class again is idempotent. Anyone else gets a new student account.
+    """
     name = clean_name(display_name, "name")
     wanted = normalise_code(code)
     klass = None
@@ -80,11 +84,29 @@ async def join(code: str, display_name: str) -> Joined:
         klass = await Class.objects().where((Class.join_code == wanted) & Class.archived.eq(False)).first().run()
     if klass is None:
         raise NotFound("no class has this join code; check it with your instructor")
-    user = User(id=uuid.uuid4(), role="student", display_name=name, created_at=now())
-    await user.save().run()
-    await Enrollment(id=uuid.uuid4(), klass=klass.id, user=user.id, role="student", created_at=now()).save().run()
-    room = await create_room(klass, user, f"{name}'s room", "personal", [user.id], lesson=None)
+    if existing is not None and existing.role == "student":
+        user = existing
+    else:
+        user = User(id=uuid.uuid4(), role="student", display_name=name, created_at=now())
+        await user.save().run()
+    if user.id not in await enrolled_students(klass.id):
+        await Enrollment(id=uuid.uuid4(), klass=klass.id, user=user.id, role="student", created_at=now()).save().run()
+    room = await personal_room(klass.id, user.id)
+    if room is None:
+        room = await create_room(klass, user, f"{user.display_name}'s room", "personal", [user.id], lesson=None)
     return Joined(user, klass, room)
+
+
+async def personal_room(class_id: uuid.UUID, user_id: uuid.UUID) -> Room | None:
+    mine = [r["room"] for r in await RoomMember.select(RoomMember.room).where(RoomMember.user == user_id).run()]
+    if not mine:
+        return None
+    return (
+        await Room.objects()
+        .where((Room.id.is_in(mine)) & (Room.klass == class_id) & (Room.kind == "personal") & Room.archived.eq(False))
+        .first()
+        .run()
+    )
 
 
 async def enrolled_students(class_id: uuid.UUID) -> set[uuid.UUID]:

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute
 from classroom import audit, auth, classes, ratelimit, tokens
 from classroom.access import parse_id
 from classroom.api import endpoint
-from classroom.errors import NotFound, Unauthenticated
+from classroom.errors import ClassroomError, NotFound, Unauthenticated
 from classroom.passwords import hash_password, needs_rehash, verify_password
 from classroom.schemas import (
     ApiTokenIn,
@@ -48,6 +48,14 @@ def signed_in(request: Request, user: User, status: int = 200) -> Response:
     return response
 
 
+async def _signed_in_or_none(request: Request) -> User | None:
+    """The requester if validly signed in (CSRF included), else None: a stale cookie must not block a join."""
+    try:
+        return await auth.optional_user(request)
+    except ClassroomError:
+        return None
+
+
 @endpoint(
     "POST",
     "/api/join",
@@ -63,7 +71,7 @@ async def join(request: Request, body: JoinIn) -> Response:
     auth.check_origin(settings, request)
     ip = auth.client_ip(request)
     await ratelimit.check(request, "join", ip)
-    joined = await classes.join(body.join_code, body.name)
+    joined = await classes.join(body.join_code, body.name, await _signed_in_or_none(request))
     await audit.record("class.join", actor=joined.user.id, class_id=joined.klass.id, ip=ip, room=str(joined.room.id))
     return signed_in(request, joined.user)
 

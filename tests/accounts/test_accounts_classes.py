@@ -138,3 +138,28 @@ async def test_presence_registry_unit() -> None:
     assert time.monotonic() - started < 1.0 and closed == ["x"]  # a hung socket does not hold up removal
     assert presence.count(user) == 0
     forget()  # idempotent after removal
+
+
+@pytest.mark.anyio
+async def test_a_signed_in_student_keeps_one_account_across_classes(client: httpx.AsyncClient, world: World) -> None:
+    from conftest import new_client
+
+    from classroom import tokens
+
+    second = await client.post("/api/classes", json={"name": "Second"}, headers=world.headers("other_instructor"))
+    async with new_client(client._transport.app) as browser:  # type: ignore[attr-defined]
+        first = (await browser.post("/api/join", json={"join_code": world.class1.join_code, "name": "Ria"})).json()
+        csrf = {"X-CSRF-Token": browser.cookies[tokens.CSRF_COOKIE]}
+        body = {"join_code": second.json()["join_code"], "name": "Ria again"}
+        again = (await browser.post("/api/join", json=body, headers=csrf)).json()
+        assert again["user"]["id"] == first["user"]["id"] and again["user"]["display_name"] == "Ria"
+        csrf = {"X-CSRF-Token": browser.cookies[tokens.CSRF_COOKIE]}  # every join starts a fresh session
+        repeat = await browser.post("/api/join", json=body, headers=csrf)
+        assert repeat.json()["user"]["id"] == first["user"]["id"]
+        me = (await browser.get("/api/me")).json()
+        assert sorted(c["name"] for c in me["classes"]) == sorted([world.class1.name, "Second"])
+        rooms = (await browser.get(f"/api/classes/{second.json()['id']}")).json()["rooms"]
+        assert [r["kind"] for r in rooms] == ["personal"]  # joining twice made one room
+        # Without the CSRF header the cookie is not trusted: a new account, not an enrollment of this one.
+        stranger = await browser.post("/api/join", json=body)
+        assert stranger.json()["user"]["id"] != first["user"]["id"]
