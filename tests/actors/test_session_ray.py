@@ -37,15 +37,35 @@ async def world(sqlite_database: Engine[Any]) -> World:
     return await make_world()
 
 
+@pytest.fixture
+async def any_world(database: Engine[Any]) -> World:
+    return await make_world()
+
+
+async def name_released(namespace: str) -> None:
+    """Wait (up to 20 s) until shard 0 no longer exists (its name is free for the next get-or-create)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            ray.get_actor(shard_name(0), namespace=namespace)
+        except ValueError:
+            return
+        await asyncio.sleep(0.2)
+    pytest.fail("the shard did not exit")
+
+
 def url(engine: Engine[Any]) -> str:
-    return f"sqlite:///{engine.path}"  # type: ignore[attr-defined]
+    path = getattr(engine, "path", None)
+    return f"sqlite:///{path}" if path else str(engine.config["dsn"])  # type: ignore[attr-defined]
 
 
 async def test_two_clients_reach_one_writer_which_survives_a_kill(
-    sqlite_database: Engine[Any], world: World, namespace: str
+    database: Engine[Any], any_world: World, namespace: str
 ) -> None:
-    web1 = RaySessions(url(sqlite_database), namespace, shards=1)
-    web2 = RaySessions(url(sqlite_database), namespace, shards=1)
+    """On SQLite and PostgreSQL (the shard opens its own pool in its own process)."""
+    world = any_world
+    web1 = RaySessions(url(database), namespace, shards=1)
+    web2 = RaySessions(url(database), namespace, shards=1)
     started = time.monotonic()
     hands = await asyncio.gather(
         web1.call(world.class_id, "raise_hand", world.students[0], None, "help"),
@@ -61,6 +81,7 @@ async def test_two_clients_reach_one_writer_which_survives_a_kill(
         await web1.call(str(uuid.uuid4()), "view")
     # Kill the shard for good: the next call recreates it by name and it reloads the queue from the database.
     ray.kill(web1.handle(0), no_restart=True)
+    await name_released(namespace)  # the kill is asynchronous: the next call must meet a new process
     view = await web1.call(world.class_id, "view")
     assert [h["user_id"] for h in view["hands"]] == [world.students[0]]
     assert await web1.handle(0).ready.remote() != pid
@@ -70,15 +91,7 @@ async def test_two_clients_reach_one_writer_which_survives_a_kill(
 async def test_idle_shard_unloads_and_comes_back(sqlite_database: Engine[Any], world: World, namespace: str) -> None:
     web = RaySessions(url(sqlite_database), namespace, shards=1, idle_seconds=1.0, tick_seconds=0.3)
     await web.call(world.class_id, "set_mode", world.pair_room, "demo", world.owner)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
-        try:
-            ray.get_actor(shard_name(0), namespace=namespace)
-        except ValueError:
-            break  # the name is free: the shard exited
-    else:
-        pytest.fail("the idle shard did not exit")
+    await name_released(namespace)
     view = await web.call(world.class_id, "view")  # the stale handle fails; the client recreates the shard
     assert {r["id"]: r["mode"] for r in view["rooms"]}[world.pair_room] == "demo"
 
