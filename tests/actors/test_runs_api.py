@@ -213,3 +213,29 @@ async def test_rows_left_by_a_dead_process_are_recovered(live: Live) -> None:
     by_id = {r["id"]: r for r in rows}
     assert (by_id[queued.id]["verdict"], by_id[queued.id]["stdout"], by_id[queued.id]["attempts"]) == ("ok", "q\n", 1)
     assert (by_id[running.id]["stdout"], by_id[running.id]["attempts"]) == ("r\n", 2)
+
+
+async def test_runs_per_minute_is_enforced_and_the_api_is_documented(live: Live) -> None:
+    import dataclasses
+
+    from classroom.ratelimit import MemoryRateLimiter
+
+    service, state = live.app.state.runs, live.app.state
+    saved = (service.settings, getattr(state, "rate_limiter", None))
+    service.settings = dataclasses.replace(service.settings, runs_per_minute=2)
+    state.rate_limiter = MemoryRateLimiter()
+    try:
+        user = await make_user()
+        for _ in range(2):
+            await live.submit(user, code="print(1)")
+        refused = await live.http.post("/api/runs", json={"code": "print(1)"}, headers=live.bearer(user))
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        assert "at most 2 per 60 s" in refused.json()["detail"]
+    finally:
+        service.settings, state.rate_limiter = saved
+    schema = (await live.http.get("/openapi.json")).json()
+    assert {"/api/runs", "/api/runs/{run_id}", "/api/runs/{run_id}/cancel", "/api/rooms/{room_id}/runs"} <= set(
+        schema["paths"]
+    )
+    assert schema["paths"]["/api/runs"]["post"]["responses"]["202"]["content"]
+    assert "/api/runs/{run_id}/stream" in schema["info"]["description"]
