@@ -6,13 +6,14 @@ and secret set, ``GET /auth/oidc/login`` redirects to the provider and ``GET /au
 
 - authlib checks ``state`` (kept in a signed, 10-minute, HttpOnly ``classroom_oidc`` cookie instead of a server
   session) and the id_token's signature (provider JWKS), ``iss``, ``aud``, ``exp`` and ``nonce``;
-- a known ``(issuer, subject)`` signs in that user; a signed-in user who started with ``?link=1`` links the
-  identity to their account (how a student links one); an unknown identity with a verified email that matches a
-  password instructor links to them; any other identity becomes a new instructor account.
+- a known ``(issuer, subject)`` signs in that user; a signed-in user who started with ``?link=1&csrf=...``
+  links the identity to their account (how a student links one); an unknown identity with a verified email
+  that matches a password instructor links to them; any other identity becomes a new instructor account.
 """
 
 from __future__ import annotations
 
+import hmac
 import uuid
 import warnings
 from datetime import UTC, datetime
@@ -26,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from classroom import audit, auth
+from classroom import audit, auth, tokens
 from classroom.api import endpoint
-from classroom.errors import BadRequest, NotFound, Unauthenticated, Unavailable
+from classroom.errors import BadRequest, Forbidden, NotFound, Unauthenticated, Unavailable
 from classroom.schemas import AuthConfigOut
 from classroom.settings import Settings
 from classroom.tables import User
@@ -105,22 +106,42 @@ async def auth_config(request: Request) -> AuthConfigOut:
     return AuthConfigOut(oidc=True, oidc_name=name)
 
 
+async def _linking_user(request: Request, settings: Settings) -> User:
+    """The browser-session user asking to link, proven by ``?csrf=`` (their classroom_csrf value).
+
+    Linking is a state change started by a GET navigation, so it needs the CSRF value like a POST: otherwise a
+    foreign page could link an identity of the attacker's choosing to the victim's account.
+    """
+    cookie = request.cookies.get(tokens.SESSION_COOKIE)
+    if not cookie:
+        raise Unauthenticated("sign in with the browser first, then link an identity")
+    session = tokens.read_session(settings, cookie)
+    given = request.query_params.get("csrf", "")
+    if not given or not hmac.compare_digest(given, session.csrf):
+        raise Forbidden("linking needs ?csrf= with this session's classroom_csrf value")
+    return await auth.load_user(session.user_id)
+
+
 @endpoint(
     "GET",
     "/auth/oidc/login",
     summary="Start OIDC sign-in (redirects to the provider); ?link=1 links the identity to the signed-in user",
     tag="accounts",
     status=302,
-    errors=(404,),
+    errors=(401, 403, 404),
     auth="none",
-    query=(("next", "local path to return to", False), ("link", "1 to link to the signed-in account", False)),
+    query=(
+        ("next", "local path to return to", False),
+        ("link", "1 to link the identity to the signed-in account (needs csrf)", False),
+        ("csrf", "the classroom_csrf cookie's value, when linking", False),
+    ),
 )
 async def oidc_login(request: Request) -> Response:
     client = _client(request)
     settings = auth.settings_of(request)
     link_user = None
     if request.query_params.get("link") == "1":
-        link_user = str((await auth.require_user(request)).id)
+        link_user = str((await _linking_user(request, settings)).id)
     request.scope["session"] = {}
     response: Response = await client.authorize_redirect(request, _redirect_uri(request, settings))
     state = {"s": request.scope["session"], "next": _local_path(request.query_params.get("next")), "link": link_user}
@@ -203,7 +224,7 @@ async def _account(issuer: str, claims: dict[str, Any], link_user: str | None) -
     summary="Finish OIDC sign-in (the provider redirects here); sets the session cookie",
     tag="accounts",
     status=302,
-    errors=(400, 404),
+    errors=(400, 401, 404, 503),
     auth="none",
     query=(("code", "authorization code", False), ("state", "state from the login redirect", False)),
 )

@@ -104,7 +104,9 @@ async def test_a_student_links_an_identity(oidc_app: Starlette, idp: TestIdP) ->
     idp.user = {"sub": "student-7", "name": "Sam"}
     async with new_client(oidc_app) as student:
         joined = (await student.post("/api/join", json={"join_code": code, "name": "Sam"})).json()["user"]
-        linked = await sign_in(student, "link=1&next=/")
+        forged = await student.get("/auth/oidc/login?link=1")  # e.g. a foreign page's link: no csrf value
+        assert forged.status_code == 403
+        linked = await sign_in(student, f"link=1&next=/&csrf={student.cookies[tokens.CSRF_COOKIE]}")
         assert linked.status_code == 302
     async with new_client(oidc_app) as elsewhere:
         await sign_in(elsewhere)
