@@ -88,8 +88,16 @@ class ControlPlane:
     async def snapshot(self, class_id: str) -> dict[str, Any]:
         if self.analytics is None:
             raise Unavailable("analytics is unavailable: " + (self.error or "not started"))
-        result = self.analytics.snapshot.remote(class_id) if self.plane_is_ray else self.analytics.snapshot(class_id)
-        found: dict[str, Any] = await result
+        if not self.plane_is_ray:
+            local: dict[str, Any] = await self.analytics.snapshot(class_id)
+            return local
+        from ray.exceptions import RayError
+
+        try:
+            found: dict[str, Any] = await self.analytics.snapshot.remote(class_id)
+        except RayError as exc:  # restarting after a crash, or Ray itself is gone
+            log.warning("analytics snapshot failed: %s", exc)
+            raise Unavailable("analytics is restarting; try again in a moment") from None
         return found
 
     @property
