@@ -99,6 +99,7 @@ class RaySessions:
                 log.warning("session shard %d unavailable (attempt %d): %s", index, attempt, exc)
                 if attempt == 2:
                     raise SessionUnavailable("the class session service is unavailable; try again") from None
+                await asyncio.sleep(0.3)  # a restarting shard needs a moment before it answers again
             except ValueError as exc:  # get_if_exists raced another creator: the named actor exists, look again
                 self._handles.pop(index, None)
                 if attempt == 2:
