@@ -60,14 +60,27 @@ def _exit_code(exc: SystemExit) -> int:
     return 1
 
 
-def _become_init() -> None:
+def _hide_from_siblings() -> None:
+    """Make this process non-dumpable: the program (same uid) cannot open /proc/1/fd/* or /proc/1/mem."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+
+
+def _become_init(status_fd: int) -> None:
     """As pid 1 of the box, fork the program as pid 2 (so it has ordinary signal semantics) and reap.
 
-    Returns only in the child. The parent waits for the program, reaping orphans meanwhile, then exits
-    with its status (128+N for signal N); the kernel then kills whatever else is left in the box.
+    Returns only in the child. The parent waits for the program, reaping orphans meanwhile, writes its
+    status to ``status_fd`` (a pipe only this process holds: the host learns the end without waiting for
+    the box to be torn down), then exits with it (128+N for signal N); the kernel kills whatever is left.
     """
     child = os.fork()
     if child == 0:
+        if status_fd >= 0:
+            os.close(status_fd)
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # the program itself is ordinary (dumpable) again
         return
     status = 0
     while True:
@@ -81,11 +94,25 @@ def _become_init() -> None:
             status = st
             break
     code = os.waitstatus_to_exitcode(status)
-    os._exit(128 - code if code < 0 else code)
+    code = 128 - code if code < 0 else code
+    if status_fd >= 0:
+        try:
+            os.write(status_fd, b"%d\n" % code)
+        except OSError:
+            pass
+    os._exit(code)
 
 
 def main() -> None:
     workdir, packages, preload = sys.argv[1], sys.argv[2], sys.argv[3]
+    status_fd = int(sys.argv[4]) if len(sys.argv) > 4 and os.getpid() == 1 else -1
+    if os.getpid() == 1:
+        _hide_from_siblings()
+    if status_fd < 0 and len(sys.argv) > 4 and sys.argv[4] != "-1":
+        try:
+            os.close(int(sys.argv[4]))  # not init: never hand the status pipe to the program
+        except OSError:
+            pass
     for name in filter(None, preload.split(",")):
         try:
             __import__(name)
@@ -104,7 +131,7 @@ def main() -> None:
         sys.stderr.write(f"could not write the program's files: {e}\n")
         os._exit(1)
     if os.getpid() == 1:
-        _become_init()
+        _become_init(status_fd)
     entry = os.path.join(workdir, req["entry"])
     sys.argv = [entry, *req.get("args", [])]
     sys.path[:] = [os.path.dirname(entry), *filter(None, packages.split(":")), *sys.path[1:]]

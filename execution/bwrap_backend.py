@@ -19,8 +19,11 @@ from execution.types import Limits
 BWRAP = os.environ.get("CLASSROOM_EXEC_BWRAP", "bwrap")
 
 
-def box_command(language: str) -> list[str]:
-    """The command run inside the box: the interpreter running the stub, told where things are."""
+def box_command(language: str, status_fd: int = -1) -> list[str]:
+    """The command run inside the box: the interpreter running the stub, told where things are.
+
+    ``status_fd`` is an inherited pipe the in-box init writes the program's exit status to (-1: none).
+    """
     lang = get_language(language)
     pkgs = ":".join(f"{BOX_PACKAGES_DIR}/{i}" for i in range(len(lang.packages)))
     return [
@@ -30,6 +33,7 @@ def box_command(language: str) -> list[str]:
         BOX_WORKDIR,
         pkgs,
         ",".join(lang.preload),
+        str(status_fd),
     ]
 
 
@@ -49,6 +53,7 @@ class BwrapBackend:
         return None
 
     def argv(self, limits: Limits, language: str, fds: list[int]) -> tuple[list[str], list[int]]:
+        """(argv, fds to pass); ``fds[0]``, if given, is the status pipe for the in-box init."""
         lang = get_language(language)
         seccomp_fd = seccomp.bpf_fd()
         fds = [*fds, seccomp_fd]
@@ -113,7 +118,7 @@ class BwrapBackend:
             "--seccomp",
             str(seccomp_fd),
             "--",
-            *box_command(language),
+            *box_command(language, fds[0] if fds else -1),
         ]
         return argv, fds
 

@@ -188,11 +188,13 @@ class Cgroup:
                 found |= {int(p) for p in _read(d / "cgroup.procs").split()}
         return found
 
-    def kill_all(self, timeout: float = 5.0, spare: int | None = None) -> None:
+    def kill_all(self, timeout: float = 5.0, spare: int | None = None, wait: bool = True) -> None:
         """SIGKILL every process in the group until none is left (a fork bomb cannot outrun it).
 
         ``spare`` (the launcher, our direct child) is left alone so that it reaps the box and exits by
         itself: killed first, it would orphan the box's init to the host's pid 1 as a zombie.
+        With ``wait=False`` every process gets SIGKILL once (no new one can be forked: pids.max is 0) and
+        the call returns without waiting for the kernel to finish them off.
         """
         if self.version == 2:
             d = self.dirs["unified"]
@@ -209,6 +211,8 @@ class Cgroup:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+            if not wait:
+                return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"processes {sorted(pids)} survive SIGKILL in {self.dirs}")
             time.sleep(0.001)

@@ -96,7 +96,10 @@ class NsjailBackend:
             argv += ["-R", f"{path}:{BOX_PACKAGES_DIR}/{i}"]
         for k, v in BOX_ENV.items():
             argv += ["-E", f"{k}={v}"]
-        return [*argv, "--", *box_command(language)], fds
+        status_fd = fds[0] if fds else -1
+        if status_fd >= 0:
+            argv += ["--pass_fd", str(status_fd)]
+        return [*argv, "--", *box_command(language, status_fd)], fds
 
     def leftovers(self, owner: int | None = None) -> list[str]:
         """Per-run cgroups that exist now (of server process ``owner`` only, if given)."""

@@ -59,6 +59,7 @@ class WarmPool:
         self._changed = asyncio.Condition()
         self._filler: asyncio.Task[None] | None = None
         self._closed = False
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> WarmPool:
         await self.start()
@@ -92,6 +93,8 @@ class WarmPool:
             self._filler = None
         while self._ready:
             await self._ready.popleft().close()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     @property
     def warm(self) -> int:
@@ -133,7 +136,11 @@ class WarmPool:
 
     @contextlib.asynccontextmanager
     async def acquire(self, limits: Limits | None = None, language: str | None = None) -> AsyncIterator[Sandbox]:
-        """A started, single-use sandbox; it is destroyed (all processes, all files) when the block ends."""
+        """A started, single-use sandbox, destroyed (all processes, all files) when the block ends.
+
+        Destruction runs in the background (``close()`` of the pool awaits it); the program's own processes
+        are already dead when ``run()`` returns.
+        """
         if self._closed or self.backend is None:
             raise PoolClosed("the pool is closed or not started")
         limits = limits or self.limits
@@ -154,7 +161,18 @@ class WarmPool:
         try:
             yield sandbox
         finally:
+            # The run already killed the program's processes; tearing the box down (launcher, cgroup,
+            # container) happens in the background so the result is not kept waiting for it.
+            task = asyncio.create_task(self._destroy(sandbox))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def _destroy(self, sandbox: Sandbox) -> None:
+        try:
             await sandbox.close()
+        except Exception as e:
+            log.warning("warm pool: could not destroy a sandbox: %s", e)
+        finally:
             # Refill only now: warming a sandbox (several process starts) must not compete with the run
             # for the CPU. Under load the pool drains and runs start cold, which is still confined.
             self._wake.set()

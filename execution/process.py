@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import inspect
 import json
 import logging
 import os
 import signal
+import struct
+import termios
 import time
 from collections.abc import Callable, Sequence
 
@@ -94,6 +97,46 @@ def verdict_detail(verdict: Verdict, limits: Limits, cpu_ms: float, wall_ms: flo
     return ""
 
 
+def _unread(reader: asyncio.StreamReader) -> int | None:
+    """Bytes not yet consumed from ``reader``: its buffer plus what waits in the pipe (None if unknown).
+
+    Uses the reader's buffer and transport, which asyncio does not expose publicly.
+    """
+    buffer = getattr(reader, "_buffer", None)
+    transport = getattr(reader, "_transport", None)
+    pipe = transport.get_extra_info("pipe") if transport is not None else None
+    if buffer is None or pipe is None:
+        return None
+    try:
+        raw = fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except ValueError:  # the transport closed the pipe at end of stream: nothing more can come
+        return len(buffer)
+    except OSError:
+        return None
+    return len(buffer) + int(struct.unpack("i", raw)[0])
+
+
+async def _drain(
+    readers: dict[Stream, asyncio.StreamReader], idle: dict[Stream, bool], pumps: Sequence[asyncio.Future[None]]
+) -> bool:
+    """Wait until the pumps have taken everything already written (or the streams ended).
+
+    ``False`` if that could not be established (slow ``on_chunk``, internals unavailable): the caller then
+    waits for the end of the streams instead.
+    """
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        if all(p.done() for p in pumps):
+            return True
+        unread = [_unread(r) for r in readers.values()]
+        if None in unread:
+            return False
+        if all(idle.values()) and not any(unread):
+            return True
+        await asyncio.sleep(0.0002)
+    return False
+
+
 class ProcessSandbox:
     """A :class:`~execution.protocol.Sandbox` whose box is a process tree launched by ``box_argv``."""
 
@@ -106,6 +149,8 @@ class ProcessSandbox:
         self._proc: asyncio.subprocess.Process | None = None
         self._stop = asyncio.Event()
         self._reason: Verdict | None = None
+        self._status_reader: asyncio.StreamReader | None = None
+        self._status_transport: asyncio.BaseTransport | None = None
 
     @property
     def state(self) -> str:
@@ -129,6 +174,11 @@ class ProcessSandbox:
         fds: list[int] = []
         try:
             self._cgroup = Cgroup.create(self.limits)
+            status_r, status_w = os.pipe()
+            fds = [status_w]
+            status = self._status_reader = asyncio.StreamReader(limit=64)
+            loop = asyncio.get_running_loop()
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(status), os.fdopen(status_r, "rb", 0))
             argv, fds = self._box_argv(fds)
             rl = prlimit_args(self.limits.cpu_seconds, self.limits.file_size_bytes)
             self._proc = await asyncio.create_subprocess_exec(
@@ -207,8 +257,15 @@ class ProcessSandbox:
         base = cg.usage()
         t0 = time.monotonic()
 
+        idle: dict[Stream, bool] = {"stdout": False, "stderr": False}
+
         async def pump(stream: Stream, reader: asyncio.StreamReader) -> None:
-            while data := await reader.read(65536):
+            while True:
+                idle[stream] = True
+                data = await reader.read(65536)
+                idle[stream] = False
+                if not data:
+                    return
                 kept = cap.feed(stream, data)
                 if kept:
                     await deliver(on_chunk, Chunk(stream, kept, (time.monotonic() - t0) * 1000))
@@ -233,27 +290,36 @@ class ProcessSandbox:
             asyncio.ensure_future(pump("stderr", proc.stderr)),
         ]
         exited = asyncio.ensure_future(proc.wait())
+        finished = asyncio.ensure_future(self._finished(exited))
         stopper = asyncio.ensure_future(self._stop.wait())
         cpu = asyncio.ensure_future(watch_cpu())
         try:
             done, _ = await asyncio.wait(
-                {exited, stopper}, timeout=self.limits.wall_seconds, return_when=asyncio.FIRST_COMPLETED
+                {finished, stopper}, timeout=self.limits.wall_seconds, return_when=asyncio.FIRST_COMPLETED
             )
-            if exited not in done and self._reason is None:
+            ended = finished in done
+            if not ended and self._reason is None:
                 self._stop_with(Verdict.TIME_LIMIT)
             wall_ms = (time.monotonic() - t0) * 1000
-            # Everything in the group dies now, whatever the reason: no process outlives its run.
-            cg.kill_all(spare=proc.pid)
-            try:
-                returncode = await asyncio.wait_for(asyncio.shield(exited), 2.0)
-            except TimeoutError:
-                cg.kill_all()
-                returncode = await asyncio.wait_for(exited, 5.0)
-            _, pending = await asyncio.wait(pumps, timeout=2.0)
-            for p in pending:
-                p.cancel()
+            if ended:
+                returncode = finished.result()
+                # The program has exited, so its output is in the pipes: take it, then kill the rest
+                # (orphans) without waiting for the box to be torn down.
+                drained = await _drain({"stdout": proc.stdout, "stderr": proc.stderr}, idle, pumps)
+                cg.kill_all(spare=proc.pid, wait=not drained)
+                if not drained:
+                    await asyncio.wait(pumps, timeout=2.0)
+            else:
+                # Everything in the group dies now, whatever the reason: no process outlives its run.
+                cg.kill_all(spare=proc.pid)
+                try:
+                    returncode = await asyncio.wait_for(asyncio.shield(exited), 2.0)
+                except TimeoutError:
+                    cg.kill_all()
+                    returncode = await asyncio.wait_for(exited, 5.0)
+                await asyncio.wait(pumps, timeout=2.0)
         finally:
-            for t in (stopper, cpu, exited, *pumps):
+            for t in (stopper, cpu, exited, finished, *pumps):
                 t.cancel()
         usage = cg.usage()
         cpu_ms = (usage.cpu_ns - base.cpu_ns) / 1e6
@@ -284,10 +350,20 @@ class ProcessSandbox:
             detail=verdict_detail(verdict, self.limits, cpu_ms, wall_ms),
         )
 
+    async def _finished(self, exited: asyncio.Future[int]) -> int:
+        """The program's exit status: from the in-box init's status pipe, else from the launcher's exit."""
+        if self._status_reader is not None:
+            line = await self._status_reader.readline()
+            if line.strip().lstrip(b"-").isdigit():
+                return int(line)
+        return await exited
+
     async def close(self) -> None:
         if self._state == "closed":
             return
         self._state = "closed"
+        if self._status_transport is not None:
+            self._status_transport.close()
         proc, cg = self._proc, self._cgroup
         if proc is not None and proc.returncode is None and cg is not None:
             # the box first, so the launcher reaps it and exits by itself (no orphan zombies)

@@ -22,7 +22,8 @@ class Sandbox(Protocol):
     - ``run(spec, on_chunk)`` may be called once, on a warm sandbox whose ``limits`` equal ``spec.limits``
       (else :class:`~execution.errors.SandboxStateError`). It streams output chunks to ``on_chunk`` as they
       come and returns a :class:`RunResult`. Timeouts, OOM, crashes, output floods and cancellation are
-      verdicts in the result, never exceptions. When it returns, every process of the run is dead.
+      verdicts in the result, never exceptions. When it returns, every process of the program has been
+      killed (SIGKILL, and no new one can be forked); ``close()`` reaps them and removes the box.
     - ``send_stdin`` / ``close_stdin`` feed a running program (``spec.stdin_open``); after the program ended
       they do nothing.
     - ``cancel()`` may be called from anywhere at any time; a running program is killed and the result's
