@@ -104,7 +104,7 @@ class RunService:
             run_timeout=self.settings.run_wall_seconds + 60.0,
         )
         fleet.on_change = self.dispatcher.wake
-        self.outcomes = OutcomeBatcher(ray_sender())
+        self.outcomes = OutcomeBatcher(ray_sender(self.settings.ray_namespace))
         await self.outcomes.start()
         await self.dispatcher.start()
 

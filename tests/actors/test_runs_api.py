@@ -156,6 +156,11 @@ async def test_room_run_takes_the_document_and_access_rules(live: Live) -> None:
 
     row = await Run.objects().where(Run.id == uuid.UUID(accepted["id"])).first().run()
     assert row.state_vector and str(row.klass) == class_id
+    # what ran can be replayed exactly, whatever the room became since
+    await live.app.state.rooms.set_files(room, {"main.py": "print('edited later')"})
+    replayed = await live.app.state.rooms.rebuild(room, state_vector=bytes(row.state_vector))
+    ran = json.loads(row.files) if isinstance(row.files, str) else row.files
+    assert replayed == {k: v for k, v in ran.items() if not k.startswith("/")} == {"main.py": "print('from the room')"}
     listed = (await live.http.get(f"/api/rooms/{room}/runs", headers=live.bearer(student))).json()
     assert [r["id"] for r in listed["runs"]] == [accepted["id"]]
     # a stranger can neither read, stream, nor list it
