@@ -86,6 +86,14 @@ async def test_append_many_writes_several_rooms_at_once(database: Engine[Any]) -
     assert [e.data for e in await store.history(two)] == updates[3:]
 
 
+async def test_a_backlog_larger_than_one_statement_is_logged(database: Engine[Any]) -> None:
+    store = PiccoloDocumentStore(database)
+    room = await create_room()
+    _, updates = _updates(2500)  # more rows than one INSERT carries
+    assert await store.append(room, [(u, _now()) for u in updates]) == 2500
+    assert (await store.load(room)).updates == updates
+
+
 FAST = Limits(flush_interval_seconds=0.05, idle_unload_seconds=0.3, compact_every=50)
 
 
