@@ -22,7 +22,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -33,6 +33,8 @@ from actors.fleet import Fleet, SlotFailure
 from actors.queue import MAX_ATTEMPTS, QueuedRun
 
 log = logging.getLogger(__name__)
+
+PERSIST_ATTEMPTS = 8  # ~10 s of retries of one write
 
 
 class RunEvents(Protocol):
@@ -381,13 +383,29 @@ class Dispatcher:
         run_id = flight.run.id
         if not await self._committed(flight):
             return
-        if await queue.finish(run_id, result, token=flight.token):
+        if await self._persist(lambda: queue.finish(run_id, result, token=flight.token), f"result of {run_id}"):
             self._specs.pop(run_id, None)
             self.stats["finished"] += 1
             self._emit("finished", run_id, result, flight.run)
         else:
             self.stats["stale_results"] += 1
             log.warning("dispatcher %s: dropped a stale result of run %s (%s)", self.id, run_id, flight.token)
+
+    async def _persist(self, write: Callable[[], Awaitable[bool]], what: str) -> bool:
+        """A run's write, retried through transient database errors (a locked SQLite, a failover). If it still
+        fails, the lease expires and the run is recovered: at-least-once, never lost."""
+        delay = 0.05
+        for attempt in range(PERSIST_ATTEMPTS):
+            try:
+                return await write()
+            except Exception as exc:
+                if attempt == PERSIST_ATTEMPTS - 1:
+                    log.error("dispatcher %s: giving up on the %s: %s; its lease will recover it", self.id, what, exc)
+                    return False
+                log.warning("dispatcher %s: the %s failed (%s); retrying", self.id, what, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        return False
 
     async def _retry_or_fail(self, flight: _Flight, reason: str) -> None:
         run_id = flight.run.id
@@ -402,7 +420,8 @@ class Dispatcher:
             await self._record(flight, queue.internal_error(f"gave up after {flight.attempt} attempts: {reason}"))
             return
         busy = "was busy" in reason
-        if await queue.requeue(run_id, flight.token, reason, count_attempt=not busy):
+        requeue = lambda: queue.requeue(run_id, flight.token, reason, count_attempt=not busy)  # noqa: E731
+        if await self._persist(requeue, f"requeue of {run_id}"):
             self.stats["retried"] += 1
             flight.run.attempts = flight.attempt
             self._queued[run_id] = flight.run

@@ -295,19 +295,31 @@ async def _send_live(
     websocket: WebSocket, service: RunService, run_id: str, subscription: tuple[list[dict[str, Any]], Any]
 ) -> None:
     history, live = subscription
+    dispatcher = service.dispatcher
+    last_position = 0
+
+    async def queued_position() -> None:
+        nonlocal last_position
+        position = dispatcher.position(run_id) if dispatcher is not None else 0
+        if position and position != last_position:
+            await websocket.send_json({"type": "queued", "position": position})
+            last_position = position
+
     try:
-        started = any(m["type"] == "started" for m in history)
-        dispatcher = service.dispatcher
-        if not started and dispatcher is not None and not any(m["type"] == "exit" for m in history):
-            position = dispatcher.position(run_id)
-            if position:
-                await websocket.send_json({"type": "queued", "position": position})
+        started = any(m["type"] in ("started", "exit") for m in history)
+        if not started:
+            await queued_position()
         for message in history:
             await websocket.send_json(message)
             if message["type"] == "exit":
                 return
         while True:
-            message = await live.get()
+            try:
+                message = await asyncio.wait_for(live.get(), timeout=None if started else POLL_SECONDS * 2)
+            except TimeoutError:
+                await queued_position()  # the queue moved: tell the waiting console where it stands
+                continue
+            started = started or message["type"] in ("started", "exit")
             await websocket.send_json(message)
             if message["type"] == "exit":
                 return

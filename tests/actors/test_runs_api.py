@@ -244,3 +244,18 @@ async def test_runs_per_minute_is_enforced_and_the_api_is_documented(live: Live)
     )
     assert schema["paths"]["/api/runs"]["post"]["responses"]["202"]["content"]
     assert "/api/runs/{run_id}/stream" in schema["info"]["description"]
+
+
+async def test_a_queued_run_says_where_it_stands_then_starts(live: Live) -> None:
+    user = await make_user()
+    first = await live.submit(user, code="while True: pass")
+    second = await live.submit(user, code="print('second')")  # one running run per student: it waits
+    assert second["status"] == "queued" and second["queue_position"] >= 1
+    async with websockets.connect(live.ws_url(second["id"], user)) as ws:
+        assert json.loads(await ws.recv())["type"] == "queued"
+        cancelled = await live.http.post(f"/api/runs/{first['id']}/cancel", headers=live.bearer(user))
+        assert cancelled.json() == {"id": first["id"], "cancelled": True}
+        rest = [json.loads(raw) async for raw in ws]
+    assert rest[0]["type"] == "started" and text(rest) == "second\n" and rest[-1]["verdict"] == "ok"
+    run = (await live.http.get(f"/api/runs/{first['id']}", headers=live.bearer(user))).json()
+    assert run["verdict"] == "cancelled"
