@@ -7,23 +7,30 @@ Public face::
 
     from execution import Limits, RunSpec, WarmPool, create_pool, probe_backends
 
-    pool = create_pool(backend="auto", size=2, limits=Limits())     # "bwrap" | "nsjail" | "docker" | "auto"
-    async with pool:                                                # self-test first; refuses if unconfined
-        result = await pool.run(RunSpec(files={"main.py": "print(1)"}), on_chunk)
-
+    pool = create_pool(backend="auto", size=2, limits=Limits())   # "bwrap" | "nsjail" | "docker" |
+    async with pool:                                              # "docker-gvisor" | "auto"; self-test
+        result = await pool.run(RunSpec(files={"main.py": "print(1)"}), on_chunk)   # first, refuses if
+                                                                  # confinement does not hold
     # interactive / cancellable: hold the sandbox while the program runs
-    async with pool.acquire(spec.limits) as sandbox:
-        task = asyncio.create_task(sandbox.run(spec, on_chunk))     # spec.stdin_open=True
-        await sandbox.send_stdin("42\\n"); await sandbox.close_stdin(); sandbox.cancel()
+    async with pool.acquire(spec.limits, spec.language) as sandbox:
+        task = asyncio.create_task(sandbox.run(spec, on_chunk))   # spec.stdin_open=True
+        await sandbox.send_stdin("42\n"); await sandbox.close_stdin(); sandbox.cancel()
         result = await task
+    await pool.wait_warm()                  # all `size` sandboxes warm; pool.warm, pool.stats
 
     reports = await probe_backends()        # for `classroom doctor`; probe_backends_sync() outside a loop
-    get_backend("docker"); backend_names()
-    execution.docker_backend.build_image()  # for `classroom sandbox build-image`
+    get_backend("docker"); backend_names(); register_backend(name, factory)
+    execution.docker_backend.build_image()  # for `classroom sandbox build-image` (local, no registry)
 
-``on_chunk(Chunk(stream, data, t_ms))`` may be a plain function or a coroutine function.
-Backends: ``bwrap`` (bubblewrap), ``nsjail``, ``docker`` (optionally with gVisor ``runsc``); ``auto`` takes
-the strongest that passes its confinement self-test (see :mod:`execution.selftest`).
+``on_chunk(Chunk(stream, data, t_ms))`` may be a plain function or a coroutine function; it is awaited, so
+a slow consumer slows the program (back-pressure), never our memory.
+
+Confinement, every backend: namespaces (pid, net, mount, ipc, uts; user too for bwrap and nsjail), a
+per-run cgroup (memory = memory + swap, pids, cpu) that is killed as a whole, rlimits (CPU, file size,
+core, nofile), a seccomp denylist (:mod:`execution.seccomp`), read-only root and interpreter, size-capped
+tmpfs ``/work``, ``/tmp`` and ``/dev/shm``, uid 65534, an allowlisted environment, no network device. The
+host reads nothing from inside a box: the program goes in over stdin and comes back over pipes. ``auto``
+picks the strongest backend whose start-up self-test (:mod:`execution.selftest`) passes.
 """
 
 from execution.errors import (

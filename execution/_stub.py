@@ -1,7 +1,8 @@
 # ruff: noqa: SIM105  (runs in the box before the user program: keeps its imports minimal)
 """In-box stub: runs inside the sandbox as the unprivileged user, before and around the user's program.
 
-Warm phase: import the preloaded modules, write one ACK byte (0x06) to stdout and stderr, block on stdin.
+Warm phase: import the preloaded modules; as pid 1 of the box, fork the program's process and stay as its
+init; write one ACK byte (0x06) to stdout and stderr, block on stdin.
 Run phase: read ``<length>\\n<json>`` from fd 0 ({"files": {...}, "entry": ..., "args": [...]}), write
 the files into the private work directory, then run the entry file as ``__main__``. The rest of stdin
 is the program's.
@@ -121,6 +122,8 @@ def main() -> None:
     import runpy
     import traceback
 
+    if os.getpid() == 1:
+        _become_init(status_fd)  # forked while warm, so a run pays for no fork
     # ACK on both streams: the host discards whatever the launchers wrote before it (loader warnings).
     os.write(2, b"\x06")
     os.write(1, b"\x06")
@@ -130,8 +133,6 @@ def main() -> None:
     except OSError as e:
         sys.stderr.write(f"could not write the program's files: {e}\n")
         os._exit(1)
-    if os.getpid() == 1:
-        _become_init(status_fd)
     entry = os.path.join(workdir, req["entry"])
     sys.argv = [entry, *req.get("args", [])]
     sys.path[:] = [os.path.dirname(entry), *filter(None, packages.split(":")), *sys.path[1:]]
