@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from actors import queue
@@ -89,6 +89,7 @@ class Dispatcher:
         tick_seconds: float = 1.0,
         max_attempts: int = MAX_ATTEMPTS,
         run_timeout: float = 120.0,
+        stuck_seconds: float = 60.0,
         dispatcher_id: str | None = None,
     ) -> None:
         self.fleet = fleet
@@ -97,6 +98,7 @@ class Dispatcher:
         self.tick_seconds = tick_seconds
         self.max_attempts = max_attempts
         self.run_timeout = run_timeout  # a slot that neither answers nor dies: treated as failed
+        self.stuck_seconds = stuck_seconds
         self.id = dispatcher_id or f"d-{uuid.uuid4().hex[:8]}"
         self.fairness = Fairness()
         self._queued: dict[str, QueuedRun] = {}
@@ -271,6 +273,22 @@ class Dispatcher:
         for run_id, run in loaded.items():
             if run_id not in self._queued and run_id not in self._flights:
                 self._queued[run_id] = run
+        await self._fail_stuck()
+
+    async def _fail_stuck(self) -> None:
+        """When no slot can run code (no backend passes its self-test, no node offers a slot), runs that waited
+        longer than ``stuck_seconds`` finish as ``internal_error`` with the reason instead of waiting forever."""
+        reason = self.fleet.unusable_reason()
+        if reason is None:
+            return
+        oldest = datetime.now(UTC) - timedelta(seconds=self.stuck_seconds)
+        for run in [r for r in self._queued.values() if r.created_at < oldest]:
+            result = queue.internal_error(f"no execution slot could run it: {reason}")
+            if await queue.finish(run.id, result, only_queued=True):
+                self._queued.pop(run.id, None)
+                self._specs.pop(run.id, None)
+                self.stats["failed"] += 1
+                self._emit("finished", run.id, result, run)
 
     def _free_slot(self) -> str | None:
         free = [s for s in self.fleet.ready() if s not in self._busy]

@@ -130,6 +130,8 @@ class RunService:
             snap["first_output_ms_p99"] = round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1)
         if reason:
             return Health(False, reason, snap)
+        if not snap["slots_ready"]:
+            return Health(False, "execution slots are starting; runs wait in the queue", snap)
         return Health(True, f"{snap['slots_ready']} slot(s) ready, {snap['queued']} queued", snap)
 
     # -- submitting -------------------------------------------------------------------------------------------

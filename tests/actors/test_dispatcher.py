@@ -116,3 +116,15 @@ async def test_the_hot_path_starts_before_the_row_is_written_and_records_after(d
     await asyncio.sleep(0.5)
     assert not dispatcher.is_local(lost_id)
     assert await Run.count().where(Run.id == uuid.UUID(lost_id)).run() == 0
+
+
+async def test_runs_that_no_slot_can_run_fail_with_the_reason(sqlite_database: Any) -> None:
+    d = Dispatcher(LocalFleet(1, {"backend": "no-such-backend"}), tick_seconds=0.1, stuck_seconds=0.3)
+    await d.start()
+    try:
+        run_id = await submit(d, await make_user(), "print(1)")
+        [row] = await wait_finished([run_id], within=10)
+    finally:
+        await d.stop()
+    assert row["verdict"] == "internal_error" and "no-such-backend" in row["internal_reason"]
+    assert row["stdout"] == "" and row["attempts"] == 0  # never ran, anywhere
