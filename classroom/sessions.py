@@ -61,7 +61,11 @@ class ControlPlane:
 
         from actors import analytics_actor
 
-        if ray.is_initialized():
+        if not self.settings.start_ray:
+            # Even if this process holds a Ray connection (tests), the server was told not to use Ray.
+            self.plane = LocalSessions()
+            self.analytics = analytics_actor.Analytics()
+        elif ray.is_initialized():
             url, namespace = self.settings.database_url, self.settings.ray_namespace
             self.plane = RaySessions(url, namespace)
             try:
@@ -69,11 +73,8 @@ class ControlPlane:
             except Exception as exc:  # a control plane without dashboards is still a control plane
                 self.error = f"analytics actor: {type(exc).__name__}: {exc}"
                 log.error("sessions: %s", self.error)
-        elif self.settings.start_ray:
-            self.error = "Ray is not connected: hands, modes and follow-me are unavailable"
         else:
-            self.plane = LocalSessions()
-            self.analytics = analytics_actor.Analytics()
+            self.error = "Ray is not connected: hands, modes and follow-me are unavailable"
 
     async def stop(self) -> None:
         # Shards and the analytics actor are detached and shared with other replicas: they exit when idle.
