@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from classroom import audit, auth, classes, ratelimit, tokens
+from classroom import accounts, audit, auth, classes, ratelimit, tokens
 from classroom.access import parse_id
 from classroom.api import endpoint
 from classroom.errors import ClassroomError, NotFound, Unauthenticated
@@ -25,6 +25,8 @@ from classroom.schemas import (
     JoinIn,
     LoginIn,
     MeOut,
+    NewUserIn,
+    NewUserOut,
     OkOut,
     SessionOut,
     TokenOut,
@@ -178,5 +180,25 @@ async def revoke_api_token(request: Request) -> OkOut:
     return OkOut()
 
 
+@endpoint(
+    "POST",
+    "/api/admin/users",
+    summary="Create an instructor (or admin) with a local password (admins; e.g. with CLASSROOM_ADMIN_TOKEN)",
+    tag="accounts",
+    body=NewUserIn,
+    response=NewUserOut,
+    status=201,
+    errors=(409,),
+)
+async def create_user(request: Request, body: NewUserIn) -> NewUserOut:
+    admin = await auth.require_user(request)
+    auth.require_role(admin, "admin")
+    user = await accounts.create_password_user(
+        username=body.username, display_name=body.display_name, password=body.password, role=body.role
+    )
+    await audit.record("user.created", actor=admin.id, target=str(user.id), ip=auth.client_ip(request), role=user.role)
+    return NewUserOut(id=user.id, username=str(user.username), display_name=user.display_name, role=user.role)
+
+
 def routes() -> list[BaseRoute]:
-    return [join, login, logout, me, ws_token, create_api_token, revoke_api_token]
+    return [join, login, logout, me, ws_token, create_api_token, revoke_api_token, create_user]

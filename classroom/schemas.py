@@ -177,3 +177,17 @@ class AuthConfigOut(BaseModel):
     password: bool = True
     oidc: bool
     oidc_name: str | None
+
+
+class NewUserIn(Body):
+    username: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9._@-]+$")
+    display_name: str = Field(min_length=1, max_length=80, pattern=NAME_PATTERN)
+    password: str = Field(min_length=10, max_length=1024, pattern=SECRET_PATTERN)
+    role: Literal["instructor", "admin"] = "instructor"
+
+
+class NewUserOut(BaseModel):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: str

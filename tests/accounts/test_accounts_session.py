@@ -206,3 +206,16 @@ async def test_cookies_are_secure_behind_https(sqlite_database: Engine[Any], tmp
         response = await browser.post("/api/join", json={"join_code": world.class1.join_code, "name": "Sec"})
         cookies = [c.lower() for c in response.headers.get_list("set-cookie")]
         assert len(cookies) == 2 and all("; secure" in c and "samesite=lax" in c for c in cookies)
+
+
+@pytest.mark.anyio
+async def test_the_admin_token_bootstraps_an_instructor(client: httpx.AsyncClient, world: World) -> None:
+    admin = {"Authorization": f"Bearer {world.settings.admin_token}"}
+    body = {"username": "Grace", "display_name": "Grace H", "password": PASSWORD}
+    created = await client.post("/api/admin/users", json=body, headers=admin)
+    assert created.status_code == 201 and created.json()["username"] == "grace"
+    assert (await client.post("/api/admin/users", json=body, headers=admin)).status_code == 409
+    reserved = {**body, "username": "admin-token"}
+    assert (await client.post("/api/admin/users", json=reserved, headers=admin)).status_code == 400
+    login = await client.post("/api/login", json={"username": "grace", "password": PASSWORD})
+    assert login.status_code == 200 and login.json()["user"]["role"] == "instructor"

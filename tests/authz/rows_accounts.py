@@ -44,6 +44,12 @@ ROWS = [
     ),
     Case("POST", "/api/login", everyone(401), body=lambda w: {"username": "nobody", "password": "wrong-password"}),
     Case("POST", "/api/logout", everyone(200)),
+    Case(
+        "POST",
+        "/api/admin/users",
+        signed_in(403, admin=201),
+        body=lambda w: {"username": "newteacher", "display_name": "New", "password": "long-enough-password"},
+    ),
     Case("GET", "/api/auth/config", everyone(200)),
     Case("GET", "/auth/oidc/login", everyone(404), note="OIDC not configured"),
     Case("GET", "/auth/oidc/callback", everyone(404), note="OIDC not configured"),
