@@ -25,7 +25,7 @@ from typing import Any
 
 from execution import cgroups, seccomp
 from execution.bwrap_backend import box_command
-from execution.cgroups import Cgroup
+from execution.cgroups import CGROUP_ROOT, Cgroup
 from execution.docker_image import IMAGE, build_image, image_exists
 from execution.errors import SandboxError, SandboxStateError
 from execution.languages import get_language
@@ -54,6 +54,7 @@ class DockerBackend:
         self.name = name
         self.runtime = runtime
         self._client: Any = None
+        self._driver: str | None = None
         self.strength = 4 if runtime == "runsc" else 1
 
     @property
@@ -78,6 +79,11 @@ class DockerBackend:
                 "install gVisor (runsc) and register it in /etc/docker/daemon.json",
             )
         return None
+
+    def cgroup_driver(self) -> str:
+        if self._driver is None:
+            self._driver = str(self.client.info().get("CgroupDriver", "cgroupfs"))
+        return self._driver
 
     def leftovers(self, owner: int | None = None) -> list[str]:
         """Containers and per-run cgroups that exist now (of server process ``owner`` only, if given)."""
@@ -183,8 +189,12 @@ class DockerSandbox:
         try:
             # Our own per-run cgroup as the container's parent: it outlives the container's (which runc
             # removes at exit), so usage, peak memory and OOM kills can be read after the run.
-            self._cgroup = await asyncio.to_thread(Cgroup.create, self.limits)
-            parent = "/" + str(next(iter(self._cgroup.dirs.values())).relative_to(self._cgroup_root()))
+            # With the systemd cgroup driver (usual on cgroup v2 hosts) docker only takes a slice as the
+            # parent: then the container's own scope is read while it lives, and OOM comes from docker.
+            parent = None
+            if await asyncio.to_thread(self.backend.cgroup_driver) == "cgroupfs":
+                self._cgroup = await asyncio.to_thread(Cgroup.create, self.limits)
+                parent = "/" + str(next(iter(self._cgroup.dirs.values())).relative_to(self._cgroup_root()))
             kwargs = self.backend.create_kwargs(self.limits, self.language, parent)
             self._container = await asyncio.to_thread(lambda: client.containers.create(**kwargs))
             params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
@@ -214,10 +224,14 @@ class DockerSandbox:
 
     def read_limits(self) -> dict[str, str]:
         """The limits the kernel enforces on the running container's own cgroup, read back."""
-        if self._cgroup is None or self._container is None:
+        if self._container is None:
             return {}
-        inner = Cgroup(self._cgroup.version, {k: d / self._container.id for k, d in self._cgroup.dirs.items()})
-        return inner.read_limits()
+        cid = self._container.id
+        if self._cgroup is not None:
+            inner = Cgroup(self._cgroup.version, {k: d / cid for k, d in self._cgroup.dirs.items()})
+            return inner.read_limits()
+        scope = Path(CGROUP_ROOT) / "system.slice" / f"docker-{cid}.scope"  # systemd driver, cgroup v2
+        return Cgroup(2, {"unified": scope}).read_limits() if scope.is_dir() else {}
 
     def alive(self) -> bool:
         return self._state == "warm"
