@@ -104,26 +104,34 @@ async def save_rows(class_id: uuid.UUID, rows: list[tuple[uuid.UUID | None, Aggr
     for row_id, row in rows:
         if row_id is None:
             row_id = uuid.uuid4()
-            await AnalyticsAggregate(
-                id=row_id,
-                klass=class_id,
-                exercise=row.exercise,
-                error_key=row.error_key,
-                runs=row.runs,
-                failures=row.failures,
-                users=row.users,
-                data=row.data,
-                updated_at=now,
-            ).save().run()
+            await (
+                AnalyticsAggregate(
+                    id=row_id,
+                    klass=class_id,
+                    exercise=row.exercise,
+                    error_key=row.error_key,
+                    runs=row.runs,
+                    failures=row.failures,
+                    users=row.users,
+                    data=row.data,
+                    updated_at=now,
+                )
+                .save()
+                .run()
+            )
         else:
-            await AnalyticsAggregate.update(
-                {
-                    AnalyticsAggregate.runs: row.runs,
-                    AnalyticsAggregate.failures: row.failures,
-                    AnalyticsAggregate.users: row.users,
-                    AnalyticsAggregate.data: row.data,
-                    AnalyticsAggregate.updated_at: now,
-                }
-            ).where(AnalyticsAggregate.id == row_id).run()
+            await (
+                AnalyticsAggregate.update(
+                    {
+                        AnalyticsAggregate.runs: row.runs,
+                        AnalyticsAggregate.failures: row.failures,
+                        AnalyticsAggregate.users: row.users,
+                        AnalyticsAggregate.data: row.data,
+                        AnalyticsAggregate.updated_at: now,
+                    }
+                )
+                .where(AnalyticsAggregate.id == row_id)
+                .run()
+            )
         ids.append(row_id)
     return ids

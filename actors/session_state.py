@@ -58,8 +58,13 @@ class RoomInfo:
     members: dict[str, str] = field(default_factory=dict)  # user_id -> writer | viewer
 
     def view(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "mode": self.mode, "lesson": self.lesson,
-                "members": dict(self.members)}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "mode": self.mode,
+            "lesson": self.lesson,
+            "members": dict(self.members),
+        }
 
 
 @dataclass

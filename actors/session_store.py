@@ -105,21 +105,29 @@ async def find_hand(class_id: str, hand_id: str) -> Hand | None:
 
 
 async def insert_hand(class_id: str, hand: Hand) -> None:
-    await HelpRequest(
-        id=uuid.UUID(hand.id),
-        klass=uuid.UUID(class_id),
-        user=uuid.UUID(hand.user_id),
-        room=None if hand.room_id is None else uuid.UUID(hand.room_id),
-        note=hand.note,
-        created_at=hand.created_at,
-    ).save().run()
+    await (
+        HelpRequest(
+            id=uuid.UUID(hand.id),
+            klass=uuid.UUID(class_id),
+            user=uuid.UUID(hand.user_id),
+            room=None if hand.room_id is None else uuid.UUID(hand.room_id),
+            note=hand.note,
+            created_at=hand.created_at,
+        )
+        .save()
+        .run()
+    )
 
 
 async def resolve_hand(hand: Hand) -> None:
     assert hand.resolved_at is not None and hand.resolved_by is not None
-    await HelpRequest.update(
-        {HelpRequest.resolved_at: hand.resolved_at, HelpRequest.resolved_by: uuid.UUID(hand.resolved_by)}
-    ).where(HelpRequest.id == uuid.UUID(hand.id)).run()
+    await (
+        HelpRequest.update(
+            {HelpRequest.resolved_at: hand.resolved_at, HelpRequest.resolved_by: uuid.UUID(hand.resolved_by)}
+        )
+        .where(HelpRequest.id == uuid.UUID(hand.id))
+        .run()
+    )
 
 
 async def set_room_mode(room_id: str, mode: str) -> None:
@@ -141,12 +149,16 @@ async def last_follow(class_id: str) -> Follow | None:
 
 async def audit(class_id: str, actor: str, action: str, target: str | None, **detail: Any) -> None:
     """One audit row per control-plane change (follow-me is read back from these rows: keep ``target``)."""
-    await AuditLog(
-        id=uuid.uuid4(),
-        actor=uuid.UUID(actor),
-        action=action,
-        klass=uuid.UUID(class_id),
-        target=target,
-        detail=detail,
-        created_at=now(),
-    ).save().run()
+    await (
+        AuditLog(
+            id=uuid.uuid4(),
+            actor=uuid.UUID(actor),
+            action=action,
+            klass=uuid.UUID(class_id),
+            target=target,
+            detail=detail,
+            created_at=now(),
+        )
+        .save()
+        .run()
+    )

@@ -138,15 +138,17 @@ class ClassAggregate:
             for uid, p in stats.students.items():
                 reason = p.stuck_reason(now, rule)
                 if reason:
-                    stuck.append({
-                        "user_id": uid,
-                        "exercise": exercise,
-                        "reason": reason,
-                        "attempts": p.attempts,
-                        "consecutive_failures": p.consecutive_failures,
-                        "last_error": p.last_error,
-                        "last_run_at": p.last_at.isoformat() if p.last_at else None,
-                    })
+                    stuck.append(
+                        {
+                            "user_id": uid,
+                            "exercise": exercise,
+                            "reason": reason,
+                            "attempts": p.attempts,
+                            "consecutive_failures": p.consecutive_failures,
+                            "last_error": p.last_error,
+                            "last_run_at": p.last_at.isoformat() if p.last_at else None,
+                        }
+                    )
         stuck.sort(key=lambda s: (-int(s["consecutive_failures"]), str(s["user_id"])))
         return {
             "class_id": self.class_id,

@@ -5,16 +5,12 @@ Every handler authenticates (:func:`classroom.auth.require_user`), checks the ob
 the class's session shard (:mod:`actors.session_client`) — the single writer of that state. The shard's errors
 map here: not found → 404, conflict → 409, invalid → 400, unreachable → 503.
 
-:class:`ControlPlane` is the app component behind these routes: with Ray connected it talks to the shard actors
-and creates the deployment's analytics actor (so the run dispatcher finds it by name); without Ray
-(``CLASSROOM_START_RAY=false``) it hosts one shard and the analytics reader in-process. If Ray was wanted but is
-down, the routes answer 503 rather than starting a second, unshared writer.
+:class:`~classroom.session_plane.ControlPlane` (the app component, added by :func:`install`) holds the way
+to the shards: Ray actors, or one in-process shard when the server runs without Ray.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,13 +18,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from actors.session_client import LocalSessions, RaySessions, SessionPlane
 from actors.session_state import SessionConflict, SessionError, SessionInvalid, SessionNotFound
 from classroom import auth
 from classroom.access import ClassAccess, class_access, room_access
 from classroom.api import endpoint
-from classroom.components import Component, Health
+from classroom.components import Component
 from classroom.errors import BadRequest, ClassroomError, Conflict, Forbidden, NotFound, Unavailable
+from classroom.session_plane import ControlPlane
 from classroom.session_schemas import (
     AnalyticsOut,
     ClassSessionOut,
@@ -40,70 +36,6 @@ from classroom.session_schemas import (
     SessionRoom,
 )
 from classroom.settings import Settings
-
-log = logging.getLogger(__name__)
-
-
-class ControlPlane:
-    """The app component owning the way to the session shards and the analytics actor."""
-
-    name = "sessions"
-    required = False  # rooms and editing work without it; its routes answer 503 meanwhile
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.plane: SessionPlane | None = None
-        self.analytics: Any = None  # the actor handle, or an in-process actors.analytics_actor.Analytics
-        self.error: str | None = None
-
-    async def start(self) -> None:
-        import ray
-
-        from actors import analytics_actor
-
-        if not self.settings.start_ray:
-            # Even if this process holds a Ray connection (tests), the server was told not to use Ray.
-            self.plane = LocalSessions()
-            self.analytics = analytics_actor.Analytics()
-        elif ray.is_initialized():
-            url, namespace = self.settings.database_url, self.settings.ray_namespace
-            self.plane = RaySessions(url, namespace)
-            try:
-                self.analytics = await asyncio.to_thread(analytics_actor.get_or_create, url, namespace)
-            except Exception as exc:  # a control plane without dashboards is still a control plane
-                self.error = f"analytics actor: {type(exc).__name__}: {exc}"
-                log.error("sessions: %s", self.error)
-        else:
-            self.error = "Ray is not connected: hands, modes and follow-me are unavailable"
-
-    async def stop(self) -> None:
-        # Shards and the analytics actor are detached and shared with other replicas: they exit when idle.
-        self.plane = None
-
-    async def check(self) -> Health:
-        if self.plane is None:
-            return Health(False, self.error or "not started")
-        kind = "ray shards" if isinstance(self.plane, RaySessions) else "in-process"
-        return Health(self.error is None, self.error or kind)
-
-    async def snapshot(self, class_id: str) -> dict[str, Any]:
-        if self.analytics is None:
-            raise Unavailable("analytics is unavailable: " + (self.error or "not started"))
-        if not self.plane_is_ray:
-            local: dict[str, Any] = await self.analytics.snapshot(class_id)
-            return local
-        from ray.exceptions import RayError
-
-        try:
-            found: dict[str, Any] = await self.analytics.snapshot.remote(class_id)
-        except RayError as exc:  # restarting after a crash, or Ray itself is gone
-            log.warning("analytics snapshot failed: %s", exc)
-            raise Unavailable("analytics is restarting; try again in a moment") from None
-        return found
-
-    @property
-    def plane_is_ray(self) -> bool:
-        return isinstance(self.plane, RaySessions)
 
 
 def _plane(request: Request) -> ControlPlane:
@@ -137,8 +69,16 @@ async def _access(request: Request) -> tuple[Any, ClassAccess]:
     return user, await class_access(user, request.path_params["class_id"])
 
 
-@endpoint("POST", "/api/classes/{class_id}/hand", summary="Raise your hand (students); 200 if it is already up",
-          tag="sessions", body=HandIn, response=HandOut, status=201, errors=(400, 403, 404, 503))
+@endpoint(
+    "POST",
+    "/api/classes/{class_id}/hand",
+    summary="Raise your hand (students); 200 if it is already up",
+    tag="sessions",
+    body=HandIn,
+    response=HandOut,
+    status=201,
+    errors=(400, 403, 404, 503),
+)
 async def raise_hand(request: Request, body: HandIn) -> Response:
     user, access = await _access(request)
     if access.role != "student":
@@ -147,21 +87,39 @@ async def raise_hand(request: Request, body: HandIn) -> Response:
         room = await room_access(user, body.room_id)
         if room.class_id != access.class_id:
             raise NotFound("no such room in this class")
-    found = await call(request, access.class_id, "raise_hand", str(user.id),
-                       None if body.room_id is None else str(body.room_id), body.note)
+    found = await call(
+        request,
+        access.class_id,
+        "raise_hand",
+        str(user.id),
+        None if body.room_id is None else str(body.room_id),
+        body.note,
+    )
     hand = HandOut.model_validate(found["hand"])
     return JSONResponse(hand.model_dump(mode="json"), status_code=201 if found["created"] else 200)
 
 
-@endpoint("DELETE", "/api/classes/{class_id}/hand", summary="Lower your own hand", tag="sessions",
-          response=HandOut, errors=(404, 503))
+@endpoint(
+    "DELETE",
+    "/api/classes/{class_id}/hand",
+    summary="Lower your own hand",
+    tag="sessions",
+    response=HandOut,
+    errors=(404, 503),
+)
 async def lower_hand(request: Request) -> HandOut:
     user, access = await _access(request)
     return HandOut.model_validate(await call(request, access.class_id, "lower_hand", str(user.id)))
 
 
-@endpoint("GET", "/api/classes/{class_id}/hands", summary="The raised hands, oldest first (instructors)",
-          tag="sessions", response=HandsOut, errors=(403, 404, 503))
+@endpoint(
+    "GET",
+    "/api/classes/{class_id}/hands",
+    summary="The raised hands, oldest first (instructors)",
+    tag="sessions",
+    response=HandsOut,
+    errors=(403, 404, 503),
+)
 async def list_hands(request: Request) -> HandsOut:
     _, access = await _access(request)
     access.require_instructor()
@@ -169,8 +127,14 @@ async def list_hands(request: Request) -> HandsOut:
     return HandsOut(hands=[HandOut.model_validate(h) for h in view["hands"]])
 
 
-@endpoint("POST", "/api/classes/{class_id}/hands/{hand_id}/resolve", summary="Answer a raised hand (instructors)",
-          tag="sessions", response=HandOut, errors=(403, 404, 409, 503))
+@endpoint(
+    "POST",
+    "/api/classes/{class_id}/hands/{hand_id}/resolve",
+    summary="Answer a raised hand (instructors)",
+    tag="sessions",
+    response=HandOut,
+    errors=(403, 404, 409, 503),
+)
 async def resolve_hand(request: Request) -> HandOut:
     user, access = await _access(request)
     access.require_instructor()
@@ -178,8 +142,15 @@ async def resolve_hand(request: Request) -> HandOut:
     return HandOut.model_validate(hand)
 
 
-@endpoint("PUT", "/api/rooms/{room_id}/mode", summary="Switch a room between pair and demo (instructors)",
-          tag="sessions", body=ModeIn, response=SessionRoom, errors=(400, 403, 404, 409, 503))
+@endpoint(
+    "PUT",
+    "/api/rooms/{room_id}/mode",
+    summary="Switch a room between pair and demo (instructors)",
+    tag="sessions",
+    body=ModeIn,
+    response=SessionRoom,
+    errors=(400, 403, 404, 409, 503),
+)
 async def set_mode(request: Request, body: ModeIn) -> SessionRoom:
     user = await auth.require_user(request)
     access = await room_access(user, request.path_params["room_id"])
@@ -191,8 +162,15 @@ async def set_mode(request: Request, body: ModeIn) -> SessionRoom:
     return SessionRoom.model_validate(room)
 
 
-@endpoint("POST", "/api/classes/{class_id}/follow", summary="Make the class follow a demo room, or stop (null)",
-          tag="sessions", body=FollowIn, response=ClassSessionOut, errors=(400, 403, 404, 409, 503))
+@endpoint(
+    "POST",
+    "/api/classes/{class_id}/follow",
+    summary="Make the class follow a demo room, or stop (null)",
+    tag="sessions",
+    body=FollowIn,
+    response=ClassSessionOut,
+    errors=(400, 403, 404, 409, 503),
+)
 async def set_follow(request: Request, body: FollowIn) -> ClassSessionOut:
     user, access = await _access(request)
     access.require_instructor()
@@ -201,9 +179,14 @@ async def set_follow(request: Request, body: FollowIn) -> ClassSessionOut:
     return _session_out(view, str(user.id), instructor=True)
 
 
-@endpoint("GET", "/api/classes/{class_id}/session",
-          summary="The live class: roster, rooms you may open with their modes, hand queue, followed room",
-          tag="sessions", response=ClassSessionOut, errors=(404, 503))
+@endpoint(
+    "GET",
+    "/api/classes/{class_id}/session",
+    summary="The live class: roster, rooms you may open with their modes, hand queue, followed room",
+    tag="sessions",
+    response=ClassSessionOut,
+    errors=(404, 503),
+)
 async def get_session(request: Request) -> ClassSessionOut:
     user, access = await _access(request)
     view = await call(request, access.class_id, "view")
@@ -226,8 +209,14 @@ def _session_out(view: dict[str, Any], user_id: str, *, instructor: bool) -> Cla
     )
 
 
-@endpoint("GET", "/api/classes/{class_id}/analytics", summary="The class's run analytics snapshot (instructors)",
-          tag="analytics", response=AnalyticsOut, errors=(403, 404, 503))
+@endpoint(
+    "GET",
+    "/api/classes/{class_id}/analytics",
+    summary="The class's run analytics snapshot (instructors)",
+    tag="analytics",
+    response=AnalyticsOut,
+    errors=(403, 404, 503),
+)
 async def get_analytics(request: Request) -> AnalyticsOut:
     _, access = await _access(request)
     access.require_instructor()

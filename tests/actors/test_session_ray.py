@@ -102,8 +102,11 @@ async def test_control_plane_component_on_ray(sqlite_database: Engine[Any], worl
     from classroom.settings import load_settings
 
     settings = load_settings(
-        {"CLASSROOM_DATABASE_URL": url(sqlite_database), "CLASSROOM_RAY_NAMESPACE": namespace,
-         "CLASSROOM_SECRET_KEY": "x" * 32},
+        {
+            "CLASSROOM_DATABASE_URL": url(sqlite_database),
+            "CLASSROOM_RAY_NAMESPACE": namespace,
+            "CLASSROOM_SECRET_KEY": "x" * 32,
+        },
         dotenv=None,
     )
     control = ControlPlane(settings)

@@ -1,0 +1,82 @@
+"""The control plane's app component: the way from the web edge to the session shards and the analytics actor.
+
+With Ray connected it talks to the shard actors (:class:`~actors.session_client.RaySessions`) and gets or
+creates the deployment's analytics actor, so the run dispatcher finds it by name. With
+``CLASSROOM_START_RAY=false`` it hosts one shard and the analytics reader in-process. If Ray was wanted but is
+down, it stays without a plane and the routes answer 503 rather than starting a second, unshared writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from actors.session_client import LocalSessions, RaySessions, SessionPlane
+from classroom.components import Health
+from classroom.errors import Unavailable
+from classroom.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ControlPlane:
+    """The app component owning the way to the session shards and the analytics actor."""
+
+    name = "sessions"
+    required = False  # rooms and editing work without it; its routes answer 503 meanwhile
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.plane: SessionPlane | None = None
+        self.analytics: Any = None  # the actor handle, or an in-process actors.analytics_actor.Analytics
+        self.error: str | None = None
+
+    async def start(self) -> None:
+        import ray
+
+        from actors import analytics_actor
+
+        if not self.settings.start_ray:
+            # Even if this process holds a Ray connection (tests), the server was told not to use Ray.
+            self.plane = LocalSessions()
+            self.analytics = analytics_actor.Analytics()
+        elif ray.is_initialized():
+            url, namespace = self.settings.database_url, self.settings.ray_namespace
+            self.plane = RaySessions(url, namespace)
+            try:
+                self.analytics = await asyncio.to_thread(analytics_actor.get_or_create, url, namespace)
+            except Exception as exc:  # a control plane without dashboards is still a control plane
+                self.error = f"analytics actor: {type(exc).__name__}: {exc}"
+                log.error("sessions: %s", self.error)
+        else:
+            self.error = "Ray is not connected: hands, modes and follow-me are unavailable"
+
+    async def stop(self) -> None:
+        # Both are detached and shared with other replicas: shards exit when idle, analytics lives with the cluster.
+        self.plane = None
+
+    async def check(self) -> Health:
+        if self.plane is None:
+            return Health(False, self.error or "not started")
+        kind = "ray shards" if isinstance(self.plane, RaySessions) else "in-process"
+        return Health(self.error is None, self.error or kind)
+
+    async def snapshot(self, class_id: str) -> dict[str, Any]:
+        if self.analytics is None:
+            raise Unavailable("analytics is unavailable: " + (self.error or "not started"))
+        if not self.plane_is_ray:
+            local: dict[str, Any] = await self.analytics.snapshot(class_id)
+            return local
+        from ray.exceptions import RayError
+
+        try:
+            found: dict[str, Any] = await self.analytics.snapshot.remote(class_id)
+        except RayError as exc:  # restarting after a crash, or Ray itself is gone
+            log.warning("analytics snapshot failed: %s", exc)
+            raise Unavailable("analytics is restarting; try again in a moment") from None
+        return found
+
+    @property
+    def plane_is_ray(self) -> bool:
+        return isinstance(self.plane, RaySessions)
