@@ -1,13 +1,14 @@
 """Benchmark of the collab server against the reference Node server (``@y/websocket-server`` 0.1.1).
 
-For each scenario (rooms x clients per room, a steady stream of edits), stock y-websocket clients spread over
-two Node processes (load/collab/peers.mjs) measure edit -> ALL other peers latency (p50/p99; one process's event
-loop draining 99 sockets would otherwise be what is measured), while this script samples the server's CPU.
+For each scenario (rooms x clients per room, a steady stream of edits), stock y-websocket clients in Node
+(load/collab/peers.mjs; ``--client-procs N`` spreads each room's clients over N processes) measure
+edit -> ALL other peers latency (p50/p99), while this script samples the server's CPU.
 Memory per idle connection is measured first on a fresh server (RSS delta / connections).
 Both servers run the same harness in the same run, in interleaved rounds (the shared machine's load drifts);
 the ratio ours/node is printed.
 
-Our server is tests/collab/serve_app.py (the real endpoint, the database store on SQLite, uvicorn);
+Our server is tests/collab/serve_app.py (the real endpoint, the database store on SQLite, uvicorn on uvloop as
+``uvicorn.run`` picks it in production);
 the Node server is ``node node_modules/@y/websocket-server/src/server.js`` (in-memory, no persistence).
 ``BENCH_OUR_ARGS`` passes extra options to our server (e.g. ``--memory-store``, ``--ws websockets``).
 
@@ -55,6 +56,7 @@ SCENARIOS = [
     Scenario("1 room x 30 + cursors", 1, 30, 20, cursors=True),
 ]
 IDLE_ROOMS, IDLE_PER_ROOM = 10, 100
+CLIENT_PROCESSES = [1]  # a room's clients are spread over this many Node processes (--client-procs)
 OUR_ARGS = [a for a in os.environ.get("BENCH_OUR_ARGS", "").split() if a]
 
 
@@ -144,11 +146,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-CLIENT_PROCESSES = 2  # a room's clients are spread over this many Node processes (the box has 2 cores)
-
-
 async def peers(config: dict[str, Any]) -> list[asyncio.subprocess.Process]:
-    procs = min(CLIENT_PROCESSES, int(config["clients"]))
+    procs = min(CLIENT_PROCESSES[0], int(config["clients"]))
     return [
         await asyncio.create_subprocess_exec(
             "node",
@@ -299,5 +298,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="only the first two scenarios")
     parser.add_argument("--only", help="only scenarios whose name contains this")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved ours/node runs per scenario")
+    parser.add_argument("--client-procs", type=int, default=1, help="Node processes per room's clients")
     arguments = parser.parse_args()
+    CLIENT_PROCESSES[0] = arguments.client_procs
     asyncio.run(main(arguments.duration, arguments.quick, arguments.only, arguments.rounds))

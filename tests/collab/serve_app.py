@@ -111,6 +111,13 @@ if __name__ == "__main__":
     parser.add_argument("--redis", default=None)
     parser.add_argument("--ws", default="auto", help="uvicorn's WebSocket implementation")
     parser.add_argument("--memory-store", action="store_true", help="keep documents in memory only")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop", help="as uvicorn.run's 'auto'")
     arguments = parser.parse_args()
-    asyncio.run(_main(arguments, json.loads(Path(arguments.grants).read_text())))
+    main = _main(arguments, json.loads(Path(arguments.grants).read_text()))
+    if arguments.loop == "uvloop":
+        import uvloop  # what production gets: uvicorn.run(loop="auto") picks uvloop when it is installed
+
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
     sys.exit(0)
