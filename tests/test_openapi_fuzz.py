@@ -62,9 +62,15 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
     response = case.call(headers=dict(_HEADERS))
-    if response.status_code == 503 and response.json().get("error") == "unavailable":
-        # Ray and the sandboxes are off here by design: a documented 503 "unavailable" is the right answer.
-        assert "503" in case.operation.definition.raw["responses"], f"{case.operation.label}: 503 not documented"
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    # Two answers schemathesis misjudges: 503 "unavailable" (Ray and the sandboxes are off here by design) and
+    # 413 for a generated body over the size cap (a rejection, which its negative-data check does not list).
+    if (response.status_code, error) in ((503, "unavailable"), (413, "payload_too_large")):
+        documented = case.operation.definition.raw["responses"]
+        assert str(response.status_code) in documented, f"{case.operation.label}: {response.status_code} undocumented"
         return
     case.validate_response(response, excluded_checks=EXCLUDED_CHECKS)
 
