@@ -86,10 +86,16 @@ async def test_a_backend_that_fails_its_self_test_fails_runs_and_never_runs_them
     from execution import register_backend
 
     os.chmod(tmp_path, 0o755)
+    from execution import registry
+
     register_backend(UnconfinedBackend.name, lambda: UnconfinedBackend(str(tmp_path)))
     slot = ExecutionSlot("s", backend=UnconfinedBackend.name, warm=1)
-    ready = await slot.ready()
-    assert not ready["ok"] and "self-test failed" in ready["reason"]
-    items = await collect(slot, "r1", {"files": {"main.py": "open('/tmp/ran-unconfined', 'w')"}})
-    assert len(items) == 1 and items[0]["type"] == "failed" and "self-test failed" in items[0]["reason"]
-    assert not os.path.exists("/tmp/ran-unconfined")  # noqa: ASYNC240
+    try:
+        ready = await slot.ready()
+        assert not ready["ok"] and "self-test failed" in ready["reason"]
+        items = await collect(slot, "r1", {"files": {"main.py": "open('/tmp/ran-unconfined', 'w')"}})
+        assert len(items) == 1 and items[0]["type"] == "failed" and "self-test failed" in items[0]["reason"]
+        assert not os.path.exists("/tmp/ran-unconfined")  # noqa: ASYNC240
+    finally:  # "auto" elsewhere in this process must not meet it
+        registry._FACTORIES.pop(UnconfinedBackend.name, None)
+        registry._INSTANCES.pop(UnconfinedBackend.name, None)
