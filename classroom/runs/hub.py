@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Message = dict[str, Any]
+MAX_AGE_SECONDS = 3600.0
 
 
 @dataclass
@@ -38,7 +39,10 @@ class RunHub:
         self.first_output_ms: collections.deque[float] = collections.deque(maxlen=1000)
 
     def open(self, run_id: str, meta: dict[str, Any] | None = None) -> None:
-        self._streams.setdefault(run_id, RunStream(meta=meta or {}, opened=time.perf_counter()))
+        if run_id not in self._streams:
+            self._streams[run_id] = RunStream(meta=meta or {}, opened=time.perf_counter())
+            # A run finished elsewhere (another replica took it over) never sends us its exit: bound its stay.
+            asyncio.get_running_loop().call_later(MAX_AGE_SECONDS, self._streams.pop, run_id, None)
 
     def meta(self, run_id: str) -> dict[str, Any] | None:
         stream = self._streams.get(run_id)
