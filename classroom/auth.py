@@ -5,9 +5,10 @@ HTTP (:func:`require_user`) accepts, in this order:
 1. ``Authorization: Bearer <token>`` where the token is the ``CLASSROOM_ADMIN_TOKEN`` (acts as the built-in
    ``admin-token`` admin user), a long-lived API token (``cr_...``), or an API JWT (``aud=classroom-api``).
    Bearer requests carry no ambient authority, so they need no CSRF token.
-2. The ``classroom_session`` cookie. For unsafe methods (POST/PUT/PATCH/DELETE) the request must also carry
-   ``X-CSRF-Token`` equal to the ``classroom_csrf`` cookie *and* to the value signed into the session, and an
-   ``Origin`` header, when present, must be one of ``CLASSROOM_ALLOWED_ORIGINS``.
+2. The ``classroom_session`` cookie, unless signed out (:mod:`classroom.revocations`). For unsafe methods
+   (POST/PUT/PATCH/DELETE) the request must also carry ``X-CSRF-Token`` equal to the ``classroom_csrf`` cookie
+   *and* to the value signed into the session, and an ``Origin`` header, when present, must be one of
+   ``CLASSROOM_ALLOWED_ORIGINS``.
 
 WebSockets (:func:`websocket_user`) accept ``?token=`` (a short-lived JWT with ``aud=classroom-ws`` from
 ``POST /api/tokens``) or the session cookie; a present ``Origin`` must be allowed (browsers always send it, so a
@@ -99,6 +100,28 @@ async def _bearer_user(settings: Settings, token: str) -> User:
     raise Unauthenticated("the bearer token is not an API token or JWT of this server")
 
 
+async def _live_session(conn: HTTPConnection, cookie: str) -> tokens.Session:
+    """The verified session of a cookie, unless it was signed out (``app.state.revocations``)."""
+    session = tokens.read_session(settings_of(conn), cookie)
+    revocations = getattr(conn.app.state, "revocations", None)
+    if revocations is not None and await revocations.is_revoked(session.csrf):
+        raise Unauthenticated("this session was signed out; sign in again")
+    return session
+
+
+async def revoke_session(conn: HTTPConnection) -> None:
+    """Sign out the request's session cookie server-side (until it would have expired); no cookie, no-op."""
+    cookie = conn.cookies.get(tokens.SESSION_COOKIE)
+    revocations = getattr(conn.app.state, "revocations", None)
+    if not cookie or revocations is None:
+        return
+    try:
+        session = tokens.read_session(settings_of(conn), cookie)
+    except Unauthenticated:
+        return
+    await revocations.revoke(session.csrf, session.remaining_seconds)
+
+
 def check_origin(settings: Settings, conn: HTTPConnection) -> None:
     """A present ``Origin`` must be allowed; an absent one is a non-browser client (no ambient cookie risk)."""
     origin = conn.headers.get("origin")
@@ -127,7 +150,7 @@ async def require_user(request: Request) -> User:
     cookie = request.cookies.get(tokens.SESSION_COOKIE)
     if not cookie:
         raise Unauthenticated("sign in first (no session cookie or bearer token)")
-    session = tokens.read_session(settings, cookie)
+    session = await _live_session(request, cookie)
     if request.method in UNSAFE_METHODS:
         check_origin(settings, request)
         check_csrf(request, session)
@@ -151,7 +174,7 @@ async def websocket_user(websocket: WebSocket) -> User:
     cookie = websocket.cookies.get(tokens.SESSION_COOKIE)
     if not cookie:
         raise Unauthenticated("sign in first: pass ?token= from POST /api/tokens or the session cookie")
-    return await load_user(tokens.read_session(settings, cookie).user_id)
+    return await load_user((await _live_session(websocket, cookie)).user_id)
 
 
 def require_role(user: User, *roles: str) -> None:

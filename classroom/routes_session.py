@@ -113,6 +113,7 @@ async def login(request: Request, body: LoginIn) -> Response:
 async def logout(request: Request) -> Response:
     settings = auth.settings_of(request)
     auth.check_origin(settings, request)
+    await auth.revoke_session(request)  # a copy of the cookie stops working too
     response = JSONResponse(OkOut().model_dump())
     auth.end_session(response, settings)
     return response

@@ -49,10 +49,16 @@ _jwt = JsonWebToken(["HS256"])  # the allowlist: nothing else is ever accepted
 
 @dataclass(frozen=True)
 class Session:
-    """A verified session cookie: whose it is and the CSRF value bound to it."""
+    """A verified session cookie: whose it is, the CSRF value bound to it (which is also the session's id for
+    sign-out, see :mod:`classroom.revocations`) and when it was issued."""
 
     user_id: uuid.UUID
     csrf: str
+    issued_at: float = 0.0
+
+    @property
+    def remaining_seconds(self) -> int:
+        return max(1, int(self.issued_at + SESSION_MAX_AGE - time.time()) + 1)
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
@@ -68,8 +74,8 @@ def new_session(settings: Settings, user_id: uuid.UUID) -> tuple[str, str]:
 def read_session(settings: Settings, value: str) -> Session:
     """The session in a cookie value; :class:`Unauthenticated` when forged, malformed or older than 14 days."""
     try:
-        data = _serializer(settings).loads(value, max_age=SESSION_MAX_AGE)
-        return Session(uuid.UUID(str(data["u"])), str(data["c"]))
+        data, issued = _serializer(settings).loads(value, max_age=SESSION_MAX_AGE, return_timestamp=True)
+        return Session(uuid.UUID(str(data["u"])), str(data["c"]), issued.timestamp())
     except (BadSignature, KeyError, TypeError, ValueError):
         raise Unauthenticated("the session cookie is invalid or expired; sign in again") from None
 

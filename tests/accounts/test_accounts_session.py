@@ -114,9 +114,13 @@ async def test_login_logout_and_audit(app: Starlette, world: World) -> None:
         assert good.status_code == 200 and good.json()["user"]["role"] == "instructor"
         assert (await browser.get("/api/me")).status_code == 200
         bearer = good.json()["token"]
+        copied = browser.cookies[tokens.SESSION_COOKIE]
         out = await browser.post("/api/logout", headers={"X-CSRF-Token": browser.cookies[tokens.CSRF_COOKIE]})
         assert out.status_code == 200
         assert (await browser.get("/api/me")).status_code == 401
+        browser.cookies.set(tokens.SESSION_COOKIE, copied)  # a copy of the cookie is signed out too
+        replay = await browser.get("/api/me")
+        assert replay.status_code == 401 and "signed out" in replay.json()["detail"]
         assert (await browser.get("/api/me", headers={"Authorization": f"Bearer {bearer}"})).status_code == 200
     actions = [r["action"] for r in await AuditLog.select(AuditLog.action).order_by(AuditLog.created_at).run()]
     assert actions == ["signin.failed", "signin.ok"]
