@@ -16,26 +16,26 @@ import sys
 from typing import Any
 
 
-def _read_exact(n: int) -> bytes:
+def _read_exact(n: int, fd: int = 0) -> bytes:
     buf = bytearray()
     while len(buf) < n:
-        chunk = os.read(0, n - len(buf))
+        chunk = os.read(fd, n - len(buf))
         if not chunk:
             os._exit(0)
         buf += chunk
     return bytes(buf)
 
 
-def _read_request() -> dict[str, Any]:
+def _read_request(fd: int = 0) -> dict[str, Any]:
     header = bytearray()
     while not header.endswith(b"\n"):
-        c = os.read(0, 1)
+        c = os.read(fd, 1)
         if not c or len(header) > 20:
             os._exit(0)
         header += c
     import json
 
-    req: dict[str, Any] = json.loads(_read_exact(int(header)))
+    req: dict[str, Any] = json.loads(_read_exact(int(header), fd))
     return req
 
 
@@ -68,21 +68,37 @@ def _hide_from_siblings() -> None:
     ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
 
 
-def _become_init(status_fd: int) -> None:
-    """As pid 1 of the box, fork the program as pid 2 (so it has ordinary signal semantics) and reap.
+def _become_init(status_fd: int) -> int:
+    """As pid 1 of the box, fork the program's process (pid 2, ordinary signal semantics) and be its init.
 
-    Returns only in the child. The parent waits for the program, reaping orphans meanwhile, writes its
-    status to ``status_fd`` (a pipe only this process holds: the host learns the end without waiting for
-    the box to be torn down), then exits with it (128+N for signal N); the kernel kills whatever is left.
+    Returns only in the child: the fd on which the init hands it the request. The init reads the request
+    from stdin (the program's stdin starts right after it), keeps its ``nonce`` to itself, forwards the
+    rest, waits for the program while reaping orphans, then reports the exit status (128+N for signal N):
+    on ``status_fd`` (a pipe only the init holds) and, if the host sent a nonce, as a trailer line
+    ``\\0classroom-exit:<nonce>:<code>`` on stdout and stderr, so the host need not wait for the box to be
+    torn down. The init is not dumpable: the program cannot read its memory or write to its fds.
     """
+    req_r, req_w = os.pipe()
     child = os.fork()
     if child == 0:
+        os.close(req_w)
         if status_fd >= 0:
             os.close(status_fd)
         import ctypes
 
         ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # the program itself is ordinary (dumpable) again
-        return
+        return req_r
+    os.close(req_r)
+    import json
+
+    req = _read_request(0)
+    nonce = str(req.pop("nonce", "") or "")
+    data = json.dumps(req).encode()
+    try:
+        with os.fdopen(req_w, "wb") as w:
+            w.write(b"%d\n" % len(data) + data)
+    except OSError:
+        pass
     status = 0
     while True:
         try:
@@ -101,6 +117,13 @@ def _become_init(status_fd: int) -> None:
             os.write(status_fd, b"%d\n" % code)
         except OSError:
             pass
+    if nonce:
+        trailer = b"\0classroom-exit:%s:%d\n" % (nonce.encode(), code)
+        for fd in (1, 2):
+            try:
+                os.write(fd, trailer)
+            except OSError:
+                pass
     os._exit(code)
 
 
@@ -122,12 +145,15 @@ def main() -> None:
     import runpy
     import traceback
 
+    req_fd = 0
     if os.getpid() == 1:
-        _become_init(status_fd)  # forked while warm, so a run pays for no fork
+        req_fd = _become_init(status_fd)  # forked while warm, so a run pays for no fork
     # ACK on both streams: the host discards whatever the launchers wrote before it (loader warnings).
     os.write(2, b"\x06")
     os.write(1, b"\x06")
-    req = _read_request()
+    req = _read_request(req_fd)
+    if req_fd:
+        os.close(req_fd)
     try:
         _write_files(workdir, req["files"])
     except OSError as e:

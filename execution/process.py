@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import inspect
-import json
 import logging
 import os
 import signal
-import struct
-import termios
 import time
 from collections.abc import Callable, Sequence
 
@@ -28,113 +23,13 @@ from execution.output import OutputCapture
 from execution.runtime import BOX_WORKDIR, LAUNCHER_ENV, launcher_prefix, prlimit_args
 from execution.tracebacks import parse_python_error
 from execution.types import Chunk, Limits, OnChunk, RunResult, RunSpec, Stream, Verdict
+from execution.verdicts import decide_verdict, verdict_detail
+from execution.wire import deliver, drain, encode_request
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 10.0
 _ACK = b"\x06"
 _CPU_POLL = 0.1
-
-
-def encode_request(spec: RunSpec) -> bytes:
-    req = json.dumps({"files": dict(spec.files), "entry": spec.entry, "args": list(spec.args)}).encode()
-    return f"{len(req)}\n".encode() + req
-
-
-async def deliver(on_chunk: OnChunk | None, chunk: Chunk) -> None:
-    if on_chunk is not None:
-        res = on_chunk(chunk)
-        if inspect.isawaitable(res):
-            await res
-
-
-def decide_verdict(
-    *,
-    reason: Verdict | None,
-    returncode: int | None,
-    oom_kills: int,
-    cpu_ms: float,
-    limits: Limits,
-    stderr_tail: str,
-    peak_memory: int | None = None,
-) -> tuple[Verdict, int | None, int | None]:
-    """(verdict, exit_code, signal) from how the run was stopped and what the kernel counted."""
-    code: int | None = returncode
-    sig: int | None = None
-    if returncode is not None and returncode < 0:
-        code, sig = None, -returncode
-    elif returncode is not None and 128 < returncode <= 128 + 64:
-        # bwrap/nsjail report a child killed by signal N as 128+N
-        code, sig = None, returncode - 128
-    if reason is not None:
-        return reason, code, sig
-    if oom_kills > 0:
-        return Verdict.MEMORY_LIMIT, code, sig
-    if sig == signal.SIGKILL and peak_memory is not None and peak_memory >= limits.memory_bytes * 0.98:
-        # killed at the memory ceiling: the OOM killer, even where its counter is not ours to read
-        return Verdict.MEMORY_LIMIT, code, sig
-    if sig == signal.SIGXCPU or cpu_ms > limits.cpu_seconds * 1000:
-        return Verdict.TIME_LIMIT, code, sig
-    if sig is not None or code != 0:
-        if "\nMemoryError" in "\n" + stderr_tail:
-            return Verdict.MEMORY_LIMIT, code, sig
-        return Verdict.RUNTIME_ERROR, code, sig
-    return Verdict.OK, code, sig
-
-
-def verdict_detail(verdict: Verdict, limits: Limits, cpu_ms: float, wall_ms: float) -> str:
-    """A one-line human reason for a limit verdict (empty for the others)."""
-    mib = 1024 * 1024
-    if verdict == Verdict.TIME_LIMIT:
-        if cpu_ms >= limits.cpu_seconds * 1000 * 0.95 or wall_ms < limits.wall_seconds * 1000 * 0.95:
-            return f"CPU time limit of {limits.cpu_seconds:g} s exceeded"
-        return f"wall-clock limit of {limits.wall_seconds:g} s exceeded"
-    if verdict == Verdict.MEMORY_LIMIT:
-        return f"memory limit of {limits.memory_bytes / mib:g} MiB exceeded"
-    if verdict == Verdict.OUTPUT_LIMIT:
-        return f"output limit of {limits.output_bytes / 1024:g} KiB exceeded; the program was stopped"
-    if verdict == Verdict.CANCELLED:
-        return "cancelled"
-    return ""
-
-
-def _unread(reader: asyncio.StreamReader) -> int | None:
-    """Bytes not yet consumed from ``reader``: its buffer plus what waits in the pipe (None if unknown).
-
-    Uses the reader's buffer and transport, which asyncio does not expose publicly.
-    """
-    buffer = getattr(reader, "_buffer", None)
-    transport = getattr(reader, "_transport", None)
-    pipe = transport.get_extra_info("pipe") if transport is not None else None
-    if buffer is None or pipe is None:
-        return None
-    try:
-        raw = fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0")
-    except ValueError:  # the transport closed the pipe at end of stream: nothing more can come
-        return len(buffer)
-    except OSError:
-        return None
-    return len(buffer) + int(struct.unpack("i", raw)[0])
-
-
-async def _drain(
-    readers: dict[Stream, asyncio.StreamReader], idle: dict[Stream, bool], pumps: Sequence[asyncio.Future[None]]
-) -> bool:
-    """Wait until the pumps have taken everything already written (or the streams ended).
-
-    ``False`` if that could not be established (slow ``on_chunk``, internals unavailable): the caller then
-    waits for the end of the streams instead.
-    """
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:
-        if all(p.done() for p in pumps):
-            return True
-        unread = [_unread(r) for r in readers.values()]
-        if None in unread:
-            return False
-        if all(idle.values()) and not any(unread):
-            return True
-        await asyncio.sleep(0.0002)
-    return False
 
 
 class ProcessSandbox:
@@ -305,7 +200,7 @@ class ProcessSandbox:
                 returncode = finished.result()
                 # The program has exited, so its output is in the pipes: take it, then kill the rest
                 # (orphans) without waiting for the box to be torn down.
-                drained = await _drain({"stdout": proc.stdout, "stderr": proc.stderr}, idle, pumps)
+                drained = await drain({"stdout": proc.stdout, "stderr": proc.stderr}, idle, pumps)
                 cg.kill_all(spare=proc.pid, wait=not drained)
                 if not drained:
                     await asyncio.wait(pumps, timeout=2.0)
