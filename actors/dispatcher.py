@@ -110,6 +110,7 @@ class Dispatcher:
         self._pending_stdin: dict[str, list[str | None]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._last_reconcile = 0.0
         self.stats = {"dispatched": 0, "finished": 0, "retried": 0, "failed": 0, "stale_results": 0}
 
@@ -127,13 +128,13 @@ class Dispatcher:
                 await self._loop_task
             self._loop_task = None
         flights = list(self._flights.values())
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
         for flight in flights:
-            if flight.task is not None:
-                flight.task.cancel()
-        for flight in flights:
-            if flight.task is not None:
-                with contextlib.suppress(BaseException):
-                    await flight.task
             if graceful:
                 with contextlib.suppress(Exception):
                     await queue.requeue(flight.run.id, flight.token, "dispatcher stopped", count_attempt=False)
@@ -321,6 +322,10 @@ class Dispatcher:
         self._flights[run.id] = flight
         self.stats["dispatched"] += 1
         flight.task = asyncio.create_task(self._execute(flight), name=f"run-{run.id}")
+        # Held until done: a run outlives its flight entry (recording, requeueing), and asyncio keeps only weak
+        # references to tasks — an unreferenced pending task can be garbage-collected mid-write.
+        self._tasks.add(flight.task)
+        flight.task.add_done_callback(self._tasks.discard)
 
     def _release(self, flight: _Flight) -> None:
         """Free the flight's slot and its user's turn (once: every exit path of a run calls this)."""

@@ -125,14 +125,15 @@ class ExecutionSlot:
             async for item in self._run(run_id, spec):
                 yield item
         finally:
-            self._run_id = None
-            self._sandbox = None
+            if self._run_id == run_id:  # (the next run may already be in: leave its state alone)
+                self._run_id, self._sandbox = None, None
 
     async def _run(self, run_id: str, spec: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         try:
             pool = await self._ensure_pool()
             run_spec = build_spec(spec, self.limits)
         except (ExecutionError, ValueError) as exc:
+            self._run_id = None
             yield {"type": "failed", "reason": f"{type(exc).__name__}: {exc}"}
             return
         queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
@@ -165,6 +166,7 @@ class ExecutionSlot:
                         with contextlib.suppress(BaseException):
                             await task
         except ExecutionError as exc:
+            self._run_id, self._sandbox = None, None
             yield {"type": "failed", "reason": f"{type(exc).__name__}: {exc}"}
             return
         rest = _drain(queue)
@@ -174,6 +176,8 @@ class ExecutionSlot:
                 rest.append([stream, tail])
         if rest:
             yield {"type": "output", "chunks": rest}
+        # Free before the last item leaves: the dispatcher may send the next run as soon as it has the result.
+        self._run_id, self._sandbox = None, None
         yield result_dict(result)
 
     async def send_stdin(self, run_id: str, data: str) -> bool:
