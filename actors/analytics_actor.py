@@ -14,8 +14,9 @@ A class's aggregate loads from ``analytics_aggregates`` on first use, so a resta
 stopped; at most ``max_classes`` stay in memory (least recently used leave; they are all persisted). One lock
 makes the actor the single writer of the aggregate rows even when Ray interleaves its async calls.
 
-The Ray face is :class:`AnalyticsActor` (one named actor per deployment, ``actors.options.ANALYTICS_ACTOR_NAME``;
-get it with :func:`get_or_create`).
+The events and rows live in the store the edge hands in (:class:`~actors.analytics_store.AnalyticsStore`). The Ray
+face is :class:`AnalyticsActor` (one named actor per deployment, ``actors.options.ANALYTICS_ACTOR_NAME``; get it
+with :func:`get_or_create`, which passes the actor the edge's store factory).
 """
 
 from __future__ import annotations
@@ -26,13 +27,11 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from actors import analytics_store as store
+from actors.analytics_store import AnalyticsStore, AnalyticsStoreFactory
 from analytics import ClassAggregate, Outcome, OutcomeError, StuckRule, parse_outcome
 from analytics.aggregate import RowKey
-from classroom import db
-from classroom.tables import AnalyticsEvent
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +44,17 @@ def _utcnow() -> datetime:
 
 
 class Analytics:
-    """Plain class (no Ray); uses the database engine bound in this process."""
+    """Plain class (no Ray); events and aggregate rows go to ``store``."""
 
     def __init__(
-        self, *, rule: StuckRule | None = None, max_classes: int = MAX_CLASSES, clock: Callable[[], datetime] = _utcnow
+        self,
+        store: AnalyticsStore,
+        *,
+        rule: StuckRule | None = None,
+        max_classes: int = MAX_CLASSES,
+        clock: Callable[[], datetime] = _utcnow,
     ) -> None:
+        self.store = store
         self.rule = rule or StuckRule()
         self.max_classes = max_classes
         self.clock = clock
@@ -60,7 +65,7 @@ class Analytics:
     async def _aggregate(self, class_id: uuid.UUID) -> ClassAggregate:
         found = self.classes.get(class_id)
         if found is None:
-            stored = await store.load_rows(class_id)
+            stored = await self.store.load_rows(class_id)
             found = ClassAggregate.from_rows(str(class_id), [row for _, row in stored.values()])
             self.classes[class_id] = found
             self.row_ids[class_id] = {key: row_id for key, (row_id, _) in stored.items()}
@@ -87,13 +92,13 @@ class Analytics:
                 continue
             parsed.setdefault(outcome.run_id, outcome)  # the same run twice in one batch counts once
         async with self._lock:
-            known = await store.known_runs(list(parsed))
+            known = await self.store.known_runs(list(parsed))
             fresh = sorted((o for o in parsed.values() if o.run_id not in known), key=lambda o: o.finished_at)
             try:
                 # One transaction: a batch is recorded whole or not at all, so a resent batch is never half-counted
                 # (and SQLite commits once instead of once per row).
-                async with AnalyticsEvent._meta.db.transaction():
-                    await store.insert_events(fresh)
+                async with self.store.transaction():
+                    await self.store.insert_events(fresh)
                     await self._aggregate_all(fresh)
             except BaseException:
                 # The database rolled back: forget what memory applied, the next use reloads the stored rows.
@@ -107,7 +112,7 @@ class Analytics:
         return {"accepted": len(fresh), "duplicates": len(batch) - len(rejected) - len(fresh), "rejected": rejected}
 
     async def _aggregate_all(self, outcomes: list[Outcome]) -> None:
-        classes = await store.existing_classes(o.class_id for o in outcomes)
+        classes = await self.store.existing_classes(o.class_id for o in outcomes)
         touched: dict[uuid.UUID, set[RowKey]] = {}
         for outcome in outcomes:
             if outcome.class_id is None or outcome.class_id not in classes:
@@ -118,7 +123,7 @@ class Analytics:
             aggregate = await self._aggregate(class_id)
             ids = self.row_ids.setdefault(class_id, {})
             ordered = sorted(keys, key=lambda k: (k[0] or "", k[1] or ""))
-            saved = await store.save_rows(class_id, [(ids.get(k), aggregate.row(k)) for k in ordered])
+            saved = await self.store.save_rows(class_id, [(ids.get(k), aggregate.row(k)) for k in ordered])
             ids.update(zip(ordered, saved, strict=True))
 
     async def snapshot(self, class_id: str) -> dict[str, Any]:
@@ -133,12 +138,13 @@ class Analytics:
 
 
 class AnalyticsActor(Analytics):
-    """:class:`Analytics` in a Ray worker process, bound to the database at ``database_url``."""
+    """:class:`Analytics` in a Ray worker process, with the store that ``stores`` opens there."""
 
-    def __init__(self, database_url: str) -> None:
-        super().__init__()
-        self.engine = db.engine_from_url(database_url)
-        db.bind(self.engine)  # the actor's own process: binding globally is safe here
+    def __init__(self, stores: AnalyticsStoreFactory) -> None:
+        # No store yet: it opens on the first call, which waits for it (see _start) before any use.
+        super().__init__(cast(AnalyticsStore, None))
+        self.stores = stores
+        self._starting = asyncio.Lock()
         self._started = False
 
     async def _aggregate(self, class_id: uuid.UUID) -> ClassAggregate:
@@ -150,10 +156,14 @@ class AnalyticsActor(Analytics):
         return await super().record_outcomes(batch)
 
     async def _start(self) -> None:
-        # Ray runs __init__ outside the actor's event loop, so the pool opens on the first call.
-        if not self._started:
-            self._started = True
-            await db.start(self.engine)
+        # Ray runs __init__ outside the actor's event loop, so the store (its pool) opens on the first call.
+        # Concurrent first calls wait for that one open; a failed open is tried again by the next call.
+        if self._started:
+            return
+        async with self._starting:
+            if not self._started:
+                self.store = await self.stores.open_analytics_store()
+                self._started = True
 
     async def ready(self) -> int:
         import os
@@ -162,8 +172,8 @@ class AnalyticsActor(Analytics):
         return os.getpid()
 
 
-def get_or_create(database_url: str, namespace: str | None = None) -> Any:
-    """The deployment's analytics actor handle, created on first use (blocking: a GCS round trip).
+def get_or_create(stores: AnalyticsStoreFactory, namespace: str | None = None) -> Any:
+    """The deployment's analytics actor handle, created on first use with ``stores`` (blocking: a GCS round trip).
 
     Fire-and-forget use: ``handle.record_outcomes.remote(batch)`` and drop the ref.
     """
@@ -172,4 +182,4 @@ def get_or_create(database_url: str, namespace: str | None = None) -> Any:
     options: dict[str, Any] = {"name": ANALYTICS_ACTOR_NAME, "get_if_exists": True}
     if namespace:
         options["namespace"] = namespace
-    return remote("analytics").options(**options).remote(database_url)
+    return remote("analytics").options(**options).remote(stores)

@@ -30,9 +30,9 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from actors import session_store as store
 from actors.session_state import (
     MODES,
     ClassSession,
@@ -42,6 +42,7 @@ from actors.session_state import (
     SessionInvalid,
     SessionNotFound,
 )
+from actors.session_store import FOLLOW_ACTION, SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ def shard_of(class_id: str, shards: int = SESSION_SHARDS) -> int:
     return int.from_bytes(hashlib.sha256(str(class_id).encode()).digest()[:8], "big") % shards
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _uuid(value: str | None, what: str) -> str:
     try:
         return str(uuid.UUID(str(value)))
@@ -64,9 +69,15 @@ def _uuid(value: str | None, what: str) -> str:
 
 
 class SessionShard:
-    """Hosts the live sessions of the classes that hash to it. One instance per shard; plain (no Ray)."""
+    """Hosts the live sessions of the classes that hash to it. One instance per shard; plain (no Ray).
 
-    def __init__(self, *, idle_seconds: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    ``store`` is where the state lives (:class:`~actors.session_store.SessionStore`); the shard is its only writer.
+    """
+
+    def __init__(
+        self, store: SessionStore, *, idle_seconds: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.store = store
         self.idle_seconds = idle_seconds
         self.clock = clock
         self.sessions: dict[str, ClassSession] = {}
@@ -77,7 +88,7 @@ class SessionShard:
         """The loaded session (loading it if needed). Call with the class's lock held."""
         session = self.sessions.get(class_id)
         if session is None:
-            session = await store.load_class(class_id)
+            session = await self.store.load_class(class_id)
             if session is None:
                 raise SessionNotFound("no such class")
             session.refreshed_at = self.clock()
@@ -85,7 +96,7 @@ class SessionShard:
             log.info("session %s loaded (%d hosted)", class_id, len(self.sessions))
         elif fresh or self.clock() - session.refreshed_at >= REFRESH_SECONDS:
             before = (session.roster, session.rooms)
-            await store.refresh(session)
+            await self.store.refresh(session)
             session.refreshed_at = self.clock()
             if (session.roster, session.rooms) != before:
                 session.changed()  # someone joined, left or got a room: pollers must re-render
@@ -126,8 +137,8 @@ class SessionShard:
             existing = session.hand_of(uid)
             if existing is not None:
                 return {"hand": existing.view(), "created": False}
-            hand = Hand(str(uuid.uuid4()), uid, rid, note.strip(), store.now())
-            await store.insert_hand(cid, hand)
+            hand = Hand(str(uuid.uuid4()), uid, rid, note.strip(), _now())
+            await self.store.insert_hand(cid, hand)
             session.hands.append(hand)
             session.changed()
             return {"hand": hand.view(), "created": True}
@@ -149,16 +160,16 @@ class SessionShard:
             session = await self._session(cid)
             hand = next((h for h in session.hands if h.id == hid), None)
             if hand is None:
-                stored = await store.find_hand(cid, hid)
+                stored = await self.store.find_hand(cid, hid)
                 if stored is None:
                     raise SessionNotFound("no such hand in this class")
                 raise SessionConflict("this hand was already resolved")
             return await self._resolve(session, hand, who)
 
     async def _resolve(self, session: ClassSession, hand: Hand, by: str) -> dict[str, Any]:
-        hand.resolved_at, hand.resolved_by = store.now(), by
+        hand.resolved_at, hand.resolved_by = _now(), by
         try:
-            await store.resolve_hand(hand)
+            await self.store.resolve_hand(hand)
         except BaseException:
             hand.resolved_at = hand.resolved_by = None
             raise
@@ -177,11 +188,11 @@ class SessionShard:
             if room is None:
                 raise SessionNotFound("no such room in this class")
             if room.mode != mode:
-                await store.set_room_mode(rid, mode)
-                await store.audit(cid, who, "session.mode", rid, mode=mode, was=room.mode)
+                await self.store.set_room_mode(rid, mode)
+                await self.store.audit(cid, who, "session.mode", rid, mode=mode, was=room.mode)
                 room.mode = mode
                 if mode != "demo" and session.follow is not None and session.follow.room_id == rid:
-                    await store.audit(cid, who, store.FOLLOW_ACTION, None, reason="room left demo mode")
+                    await self.store.audit(cid, who, FOLLOW_ACTION, None, reason="room left demo mode")
                     session.follow = None
                 session.changed()
             return room.view()
@@ -200,8 +211,8 @@ class SessionShard:
                     raise SessionConflict("only a demo room can be followed: switch the room to demo mode first")
             current = None if session.follow is None else session.follow.room_id
             if rid != current:
-                await store.audit(cid, who, store.FOLLOW_ACTION, rid)
-                session.follow = None if rid is None else Follow(rid, who, store.now())
+                await self.store.audit(cid, who, FOLLOW_ACTION, rid)
+                session.follow = None if rid is None else Follow(rid, who, _now())
                 session.changed()
             return session.view()
 

@@ -1,41 +1,49 @@
-"""The session shard as a Ray actor: binds the database in its own process and reconciles on a timer.
+"""The session shard as a Ray actor: opens its store in its own process and reconciles on a timer.
 
 Ray options (name, namespace, restarts) live in :mod:`actors.options` (kind ``"session"``); callers reach shards
-through :mod:`actors.session_client`. The reconcile loop runs every ``tick_seconds``: it evicts idle class
-sessions and, once the shard hosts nothing and has been idle for ``idle_seconds``, kills its own actor without
-restart, which frees its name; the next call recreates the shard on demand. The loop logs and carries on after
-any error (a database hiccup must not stop eviction).
+through :mod:`actors.session_client`. The store comes from the factory the edge passed as the constructor argument
+(:class:`~actors.session_store.SessionStoreFactory`), opened on the first call. The reconcile loop runs every
+``tick_seconds``: it evicts idle class sessions and, once the shard hosts nothing and has been idle for
+``idle_seconds``, kills its own actor without restart, which frees its name; the next call recreates the shard on
+demand. The loop logs and carries on after any error (a database hiccup must not stop eviction).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 from actors.session import IDLE_SECONDS, SessionShard
-from classroom import db
+from actors.session_store import SessionStore, SessionStoreFactory
 
 log = logging.getLogger(__name__)
 
 
 class SessionShardActor(SessionShard):
-    """A :class:`SessionShard` in a Ray worker process, talking to the database at ``database_url``."""
+    """A :class:`SessionShard` in a Ray worker process, with the store that ``stores`` opens there."""
 
-    def __init__(self, database_url: str, *, idle_seconds: float = IDLE_SECONDS, tick_seconds: float = 10.0) -> None:
-        super().__init__(idle_seconds=idle_seconds)
+    def __init__(
+        self, stores: SessionStoreFactory, *, idle_seconds: float = IDLE_SECONDS, tick_seconds: float = 10.0
+    ) -> None:
+        # No store yet: it opens on the first call, which waits for it (see _ensure_started) before any use.
+        super().__init__(cast(SessionStore, None), idle_seconds=idle_seconds)
+        self.stores = stores
         self.tick_seconds = tick_seconds
-        self.engine = db.engine_from_url(database_url)
-        db.bind(self.engine)  # this process is the actor's own: binding the tables globally is safe here
         self._loop: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
         self._started = False
 
     async def _ensure_started(self) -> None:
-        # Ray runs __init__ outside the actor's event loop: the pool and the timer start on the first call.
-        if not self._started:
-            self._started = True
-            await db.start(self.engine)
-            self._loop = asyncio.get_running_loop().create_task(self._reconcile())
+        # Ray runs __init__ outside the actor's event loop: the store (its pool) and the timer start on the first
+        # call. Concurrent first calls wait for that one start; a failed start is tried again by the next call.
+        if self._started:
+            return
+        async with self._starting:
+            if not self._started:
+                self.store = await self.stores.open_session_store()
+                self._loop = asyncio.get_running_loop().create_task(self._reconcile())
+                self._started = True
 
     async def _session(self, class_id: str, *, fresh: bool = False) -> Any:
         await self._ensure_started()

@@ -5,13 +5,15 @@ Both implementations have one method, ``await plane.call(class_id, method, *args
 raises its :class:`~actors.session_state.SessionError`.
 
 :class:`RaySessions` gets or creates the shard by name (``session-<n>`` in the deployment's namespace, with
-``get_if_exists``), so every web replica reaches the same single writer. When a shard died or exited idle
-between two calls, the call is retried once on a freshly created shard. A call that dies *while running* may
-therefore run twice: the shard's operations are written to be harmless when repeated (raising a raised hand
-returns it, setting the current mode or follow is a no-op; resolving twice answers 409).
+``get_if_exists``), so every web replica reaches the same single writer; a shard it creates gets the store
+factory the edge gave it (:class:`~actors.session_store.SessionStoreFactory`) and opens its store in its own
+process. When a shard died or exited idle between two calls, the call is retried once on a freshly created
+shard. A call that dies *while running* may therefore run twice: the shard's operations are written to be
+harmless when repeated (raising a raised hand returns it, setting the current mode or follow is a no-op;
+resolving twice answers 409).
 
 :class:`LocalSessions` (``CLASSROOM_START_RAY=false``: tests, a laptop without Ray) hosts every class in one
-in-process shard, which is the single writer as long as there is one web process.
+in-process shard on the store the edge gives it, which is the single writer as long as there is one web process.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, Protocol
 
 from actors.session import IDLE_SECONDS, SESSION_SHARDS, SessionShard, shard_of
 from actors.session_state import SessionError, SessionUnavailable
+from actors.session_store import SessionStore, SessionStoreFactory
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +36,8 @@ class SessionPlane(Protocol):
 class LocalSessions:
     """Every class in one in-process :class:`SessionShard` (one web process, no Ray)."""
 
-    def __init__(self, *, idle_seconds: float = IDLE_SECONDS) -> None:
-        self.shard = SessionShard(idle_seconds=idle_seconds)
+    def __init__(self, store: SessionStore, *, idle_seconds: float = IDLE_SECONDS) -> None:
+        self.shard = SessionShard(store, idle_seconds=idle_seconds)
 
     async def call(self, class_id: str, method: str, *args: Any) -> Any:
         self.shard.reap()  # no timer in-process: evicting on use keeps memory bounded all the same
@@ -46,18 +49,18 @@ def shard_name(index: int) -> str:
 
 
 class RaySessions:
-    """The shard actors of this deployment (Ray must be connected)."""
+    """The shard actors of this deployment (Ray must be connected); ``stores`` is passed to the shards it creates."""
 
     def __init__(
         self,
-        database_url: str,
+        stores: SessionStoreFactory,
         namespace: str | None = None,
         *,
         shards: int = SESSION_SHARDS,
         idle_seconds: float = IDLE_SECONDS,
         tick_seconds: float = 10.0,
     ) -> None:
-        self.database_url = database_url
+        self.stores = stores
         self.namespace = namespace
         self.shards = shards
         self.idle_seconds = idle_seconds
@@ -76,7 +79,7 @@ class RaySessions:
             found = (
                 remote("session")
                 .options(**options)
-                .remote(self.database_url, idle_seconds=self.idle_seconds, tick_seconds=self.tick_seconds)
+                .remote(self.stores, idle_seconds=self.idle_seconds, tick_seconds=self.tick_seconds)
             )
             self._handles[index] = found
         return found

@@ -1,164 +1,66 @@
-"""The control plane's reads and writes: the only module of the session actor that touches the database.
+"""What the session shard needs from persistence: the :class:`SessionStore` contract and its factory.
 
-What lives where: the roster is ``enrollments`` (+ the class owner), rooms and their modes are ``rooms.kind``
-(+ ``room_members``), the hand queue is ``help_requests`` with ``resolved_at`` null, and follow-me is the latest
-``audit_log`` row with action :data:`FOLLOW_ACTION` for the class (the schema has no column for it; the audit
-row also records who switched it and when). Every control-plane change also leaves an audit row.
+The shard (:mod:`actors.session`) is the single writer of the control plane and the store is where that state
+lives; the database-backed implementation belongs to the edge (``classroom.stores``), which hands it in when it
+creates the shards. Nothing here imports the edge, so a shard's process loads only what it was given.
 
-The functions use whatever engine :func:`classroom.db.bind` bound in this process.
+Every method may raise whatever the storage raises (a lost connection...); the shard writes *before* it changes
+its cache, so such an error leaves the cache as the store is, and reaches the caller.
 """
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from actors.session_state import ClassSession, Follow, Hand, Member, RoomInfo
-from classroom.tables import AuditLog, Class, Enrollment, HelpRequest, Room, RoomMember
+from actors.session_state import ClassSession, Hand
 
+# The audit action that records follow-me: the store reads the current follow back from the latest such entry.
 FOLLOW_ACTION = "session.follow"
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+class SessionStore(Protocol):
+    """The control plane's reads and writes. Ids are the string form of UUIDs, already validated by the shard."""
+
+    async def load_class(self, class_id: str) -> ClassSession | None:
+        """A fresh session of an existing, unarchived class, or None.
+
+        Filled in: roster (the class owner is always in it, as ``"instructor"``), rooms with their modes and
+        members, the open hands oldest first, and the follow of the latest :data:`FOLLOW_ACTION` audit entry
+        (None when there is none or its target is None).
+        """
+        ...
+
+    async def refresh(self, session: ClassSession) -> None:
+        """Re-read what other parts of the server write into ``session``: its roster and its rooms."""
+        ...
+
+    async def find_hand(self, class_id: str, hand_id: str) -> Hand | None:
+        """A hand of this class, open or resolved (to tell "already resolved" from "no such hand"), or None."""
+        ...
+
+    async def insert_hand(self, class_id: str, hand: Hand) -> None:
+        """Store a newly raised (open) hand."""
+        ...
+
+    async def resolve_hand(self, hand: Hand) -> None:
+        """Store ``hand.resolved_at`` and ``hand.resolved_by`` (both set) for a stored hand."""
+        ...
+
+    async def set_room_mode(self, room_id: str, mode: str) -> None:
+        """Store the room's mode (its kind)."""
+        ...
+
+    async def audit(self, class_id: str, actor: str, action: str, target: str | None, **detail: Any) -> None:
+        """Append one audit entry (one per control-plane change; follow-me is read back from ``target``)."""
+        ...
 
 
-def _sid(value: Any) -> str | None:
-    return None if value is None else str(value)
+class SessionStoreFactory(Protocol):
+    """How a shard in its own process gets its store: the edge passes one as the shard's constructor argument.
 
+    It must be picklable (it crosses into the Ray worker), and small: a URL, not a connection.
+    :meth:`open_session_store` is awaited once per shard process, on the shard's event loop, before its first
+    use of the store; it binds whatever the store needs in that process (engine, pool).
+    """
 
-async def load_class(class_id: str) -> ClassSession | None:
-    """A fresh session for an existing, unarchived class (roster, rooms, open hands, follow), or None."""
-    klass = await Class.objects().where(Class.id == uuid.UUID(class_id)).first().run()
-    if klass is None or klass.archived:
-        return None
-    session = ClassSession(class_id=class_id, name=str(klass.name), owner_id=str(klass.owner))
-    await refresh(session)
-    session.hands = await open_hands(class_id)
-    session.follow = await last_follow(class_id)
-    return session
-
-
-async def refresh(session: ClassSession) -> None:
-    """Re-read what other parts of the server write: the roster and the rooms (with members)."""
-    session.roster = await roster(session.class_id, session.owner_id)
-    session.rooms = await rooms(session.class_id)
-
-
-async def roster(class_id: str, owner_id: str) -> dict[str, Member]:
-    rows = await (
-        Enrollment.select(Enrollment.user, Enrollment.role, Enrollment.user.display_name.as_alias("name"))
-        .where((Enrollment.klass == uuid.UUID(class_id)) & Enrollment.removed_at.is_null())
-        .run()
-    )
-    found = {str(r["user"]): Member(str(r["user"]), str(r["name"]), str(r["role"])) for r in rows}
-    if owner_id not in found:
-        from classroom.tables import User
-
-        owner = await User.select(User.display_name).where(User.id == uuid.UUID(owner_id)).first().run()
-        found[owner_id] = Member(owner_id, str(owner["display_name"]) if owner else "", "instructor")
-    else:
-        found[owner_id].role = "instructor"  # the owner is an instructor whatever the enrollment row says
-    return found
-
-
-async def rooms(class_id: str) -> dict[str, RoomInfo]:
-    rows = await (
-        Room.select(Room.id, Room.name, Room.kind, Room.lesson)
-        .where((Room.klass == uuid.UUID(class_id)) & (Room.archived == False))  # noqa: E712
-        .run()
-    )
-    found = {str(r["id"]): RoomInfo(str(r["id"]), str(r["name"]), str(r["kind"]), r["lesson"]) for r in rows}
-    if found:
-        members = await (
-            RoomMember.select(RoomMember.room, RoomMember.user, RoomMember.role)
-            .where(RoomMember.room.is_in([uuid.UUID(i) for i in found]))
-            .run()
-        )
-        for m in members:
-            found[str(m["room"])].members[str(m["user"])] = str(m["role"])
-    return found
-
-
-async def open_hands(class_id: str) -> list[Hand]:
-    rows = await (
-        HelpRequest.objects()
-        .where((HelpRequest.klass == uuid.UUID(class_id)) & HelpRequest.resolved_at.is_null())
-        .order_by(HelpRequest.created_at)
-        .run()
-    )
-    return [Hand(str(r.id), str(r.user), _sid(r.room), str(r.note), r.created_at) for r in rows]
-
-
-async def find_hand(class_id: str, hand_id: str) -> Hand | None:
-    """A hand of this class, open or resolved (to tell "already resolved" from "no such hand")."""
-    r = await (
-        HelpRequest.objects()
-        .where((HelpRequest.id == uuid.UUID(hand_id)) & (HelpRequest.klass == uuid.UUID(class_id)))
-        .first()
-        .run()
-    )
-    if r is None:
-        return None
-    return Hand(str(r.id), str(r.user), _sid(r.room), str(r.note), r.created_at, r.resolved_at, _sid(r.resolved_by))
-
-
-async def insert_hand(class_id: str, hand: Hand) -> None:
-    await (
-        HelpRequest(
-            id=uuid.UUID(hand.id),
-            klass=uuid.UUID(class_id),
-            user=uuid.UUID(hand.user_id),
-            room=None if hand.room_id is None else uuid.UUID(hand.room_id),
-            note=hand.note,
-            created_at=hand.created_at,
-        )
-        .save()
-        .run()
-    )
-
-
-async def resolve_hand(hand: Hand) -> None:
-    assert hand.resolved_at is not None and hand.resolved_by is not None
-    await (
-        HelpRequest.update(
-            {HelpRequest.resolved_at: hand.resolved_at, HelpRequest.resolved_by: uuid.UUID(hand.resolved_by)}
-        )
-        .where(HelpRequest.id == uuid.UUID(hand.id))
-        .run()
-    )
-
-
-async def set_room_mode(room_id: str, mode: str) -> None:
-    await Room.update({Room.kind: mode}).where(Room.id == uuid.UUID(room_id)).run()
-
-
-async def last_follow(class_id: str) -> Follow | None:
-    row = await (
-        AuditLog.objects()
-        .where((AuditLog.klass == uuid.UUID(class_id)) & (AuditLog.action == FOLLOW_ACTION))
-        .order_by(AuditLog.created_at, ascending=False)
-        .first()
-        .run()
-    )
-    if row is None or not row.target:
-        return None  # never set, or last switched off (target null)
-    return Follow(str(row.target), str(row.actor), row.created_at)
-
-
-async def audit(class_id: str, actor: str, action: str, target: str | None, **detail: Any) -> None:
-    """One audit row per control-plane change (follow-me is read back from these rows: keep ``target``)."""
-    await (
-        AuditLog(
-            id=uuid.uuid4(),
-            actor=uuid.UUID(actor),
-            action=action,
-            klass=uuid.UUID(class_id),
-            target=target,
-            detail=detail,
-            created_at=now(),
-        )
-        .save()
-        .run()
-    )
+    async def open_session_store(self) -> SessionStore: ...

@@ -4,6 +4,11 @@ With Ray connected it talks to the shard actors (:class:`~actors.session_client.
 creates the deployment's analytics actor, so the run dispatcher finds it by name. With
 ``CLASSROOM_START_RAY=false`` it hosts one shard and the analytics reader in-process. If Ray was wanted but is
 down, it stays without a plane and the routes answer 503 rather than starting a second, unshared writer.
+
+This is where the actors get their stores (dependency inversion: ``actors/`` states what it needs in
+``actors/session_store.py`` and ``actors/analytics_store.py``, the edge provides it): in-process, the piccolo stores
+on the engine the app already bound; on Ray, a :class:`~classroom.stores.PiccoloStores` factory (the database URL)
+that each actor opens in its own process.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from actors.session_client import LocalSessions, RaySessions, SessionPlane
 from classroom.components import Health
 from classroom.errors import Unavailable
 from classroom.settings import Settings
+from classroom.stores import PiccoloAnalyticsStore, PiccoloSessionStore, PiccoloStores
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +45,13 @@ class ControlPlane:
 
         if not self.settings.start_ray:
             # Even if this process holds a Ray connection (tests), the server was told not to use Ray.
-            self.plane = LocalSessions()
-            self.analytics = analytics_actor.Analytics()
+            self.plane = LocalSessions(PiccoloSessionStore())
+            self.analytics = analytics_actor.Analytics(PiccoloAnalyticsStore())
         elif ray.is_initialized():
-            url, namespace = self.settings.database_url, self.settings.ray_namespace
-            self.plane = RaySessions(url, namespace)
+            stores, namespace = PiccoloStores(self.settings.database_url), self.settings.ray_namespace
+            self.plane = RaySessions(stores, namespace)
             try:
-                self.analytics = await asyncio.to_thread(analytics_actor.get_or_create, url, namespace)
+                self.analytics = await asyncio.to_thread(analytics_actor.get_or_create, stores, namespace)
             except Exception as exc:  # a control plane without dashboards is still a control plane
                 self.error = f"analytics actor: {type(exc).__name__}: {exc}"
                 log.error("sessions: %s", self.error)

@@ -19,6 +19,7 @@ import ray
 
 from actors.session_client import RaySessions
 from classroom import db
+from classroom.stores import PiccoloStores
 from classroom.tables import Class, Enrollment, Room, User
 
 
@@ -76,7 +77,7 @@ async def main(classes: int, students: int, rooms: int) -> None:
         f"bare actor: start {time.monotonic() - started:.2f} s, "
         f"RSS {rss_mib(bare):.1f} MiB, USS {uss_mib(bare):.1f} MiB"
     )
-    plane = RaySessions(f"sqlite:///{path}", "measure", shards=1)
+    plane = RaySessions(PiccoloStores(f"sqlite:///{path}"), "measure", shards=1)
     started = time.monotonic()
     pid = await plane.handle(0).ready.remote()
     print(f"shard start (create + first reply): {time.monotonic() - started:.2f} s")

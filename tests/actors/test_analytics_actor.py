@@ -1,4 +1,4 @@
-"""The analytics actor as a plain class on SQLite and PostgreSQL: events, dedupe, persistence, reload."""
+"""The analytics actor as a plain class on its piccolo store (SQLite and PostgreSQL): events, dedupe, persistence."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from piccolo.engine.base import Engine
 from session_helpers import World, make_run, make_world
 
 from actors.analytics_actor import Analytics
+from classroom.stores import PiccoloAnalyticsStore
 from classroom.tables import AnalyticsAggregate, AnalyticsEvent
 
 pytestmark = pytest.mark.anyio
@@ -43,14 +44,14 @@ async def world(database: Engine[Any]) -> World:
 async def test_record_persist_reload_and_dedupe(world: World) -> None:
     s0, s1 = world.students
     batch = [await outcome(world, s0, 0, "x"), await outcome(world, s1, 1, "y"), await outcome(world, s0, 2)]
-    answer = await Analytics().record_outcomes(batch)
+    answer = await Analytics(PiccoloAnalyticsStore()).record_outcomes(batch)
     assert answer == {"accepted": 3, "duplicates": 0, "rejected": []}
     assert await AnalyticsEvent.count().run() == 3
     # A resent batch (the pipeline retried) changes nothing.
-    assert (await Analytics().record_outcomes(batch))["duplicates"] == 3
+    assert (await Analytics(PiccoloAnalyticsStore()).record_outcomes(batch))["duplicates"] == 3
     assert await AnalyticsEvent.count().run() == 3
     # A new instance (a restarted actor) reloads the aggregates and keeps counting on the same rows.
-    restarted = Analytics()
+    restarted = Analytics(PiccoloAnalyticsStore())
     snap = await restarted.snapshot(world.class_id)
     ex = snap["exercises"][0]
     assert (ex["runs"], ex["failures"], ex["solved"], ex["students"]) == (3, 2, 1, 2)
@@ -63,7 +64,8 @@ async def test_record_persist_reload_and_dedupe(world: World) -> None:
 
 async def test_bad_items_are_rejected_not_fatal(world: World) -> None:
     good = await outcome(world, world.students[0], 0)
-    answer = await Analytics().record_outcomes([{"verdict": "ok"}, good, {**good, "verdict": "??"}])
+    batch = [{"verdict": "ok"}, good, {**good, "verdict": "??"}]
+    answer = await Analytics(PiccoloAnalyticsStore()).record_outcomes(batch)
     assert answer["accepted"] == 1
     assert [r["index"] for r in answer["rejected"]] == [0, 2]
     assert "run_id" in answer["rejected"][0]["reason"]
@@ -77,22 +79,22 @@ async def test_outcomes_of_missing_rows_and_no_class(world: World) -> None:
         "class_id": str(uuid.uuid4()),
     }
     classless = await outcome(world, world.students[0], 1, class_id=None)
-    answer = await Analytics().record_outcomes([ghost, classless])
+    answer = await Analytics(PiccoloAnalyticsStore()).record_outcomes([ghost, classless])
     assert answer["accepted"] == 2
     assert await AnalyticsEvent.count().run() == 2
     assert await AnalyticsAggregate.count().run() == 0  # neither has an existing class to aggregate under
-    snap = await Analytics().snapshot(world.class_id)
+    snap = await Analytics(PiccoloAnalyticsStore()).snapshot(world.class_id)
     assert snap["exercises"] == [] and snap["totals"]["runs"] == 0
 
 
 async def test_snapshot_of_unknown_or_malformed_class_is_empty(world: World) -> None:
-    assert (await Analytics().snapshot(str(uuid.uuid4())))["exercises"] == []
-    assert (await Analytics().snapshot("nope"))["exercises"] == []
+    assert (await Analytics(PiccoloAnalyticsStore()).snapshot(str(uuid.uuid4())))["exercises"] == []
+    assert (await Analytics(PiccoloAnalyticsStore()).snapshot("nope"))["exercises"] == []
 
 
 async def test_memory_is_bounded_by_max_classes(world: World) -> None:
     other = await make_world(1)
-    analytics = Analytics(max_classes=1)
+    analytics = Analytics(PiccoloAnalyticsStore(), max_classes=1)
     await analytics.record_outcomes([await outcome(world, world.students[0], 0, "x")])
     await analytics.record_outcomes([await outcome(other, other.students[0], 0, "x")])
     assert list(analytics.classes) == [uuid.UUID(other.class_id)]
@@ -100,22 +102,21 @@ async def test_memory_is_bounded_by_max_classes(world: World) -> None:
 
 
 async def test_a_failed_batch_is_recorded_whole_when_resent(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from actors import analytics_store
-
-    analytics = Analytics()
+    store = PiccoloAnalyticsStore()
+    analytics = Analytics(store)
     await analytics.record_outcomes([await outcome(world, world.students[0], 0, "x")])
     batch = [await outcome(world, world.students[1], 1, "y"), await outcome(world, world.students[1], 2)]
-    real_save = analytics_store.save_rows
+    real_save = store.save_rows
 
     async def broken(*args: Any) -> Any:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(analytics_store, "save_rows", broken)
+    monkeypatch.setattr(store, "save_rows", broken)
     with pytest.raises(RuntimeError):
         await analytics.record_outcomes(batch)
     assert await AnalyticsEvent.count().run() == 1  # the failed batch's events rolled back with its aggregates
-    monkeypatch.setattr(analytics_store, "save_rows", real_save)
+    monkeypatch.setattr(store, "save_rows", real_save)
     assert (await analytics.record_outcomes(batch))["accepted"] == 2
     snap = await analytics.snapshot(world.class_id)
     assert snap["totals"] == {"runs": 3, "failures": 2, "students": 2}
-    assert (await Analytics().snapshot(world.class_id))["totals"] == snap["totals"]
+    assert (await Analytics(PiccoloAnalyticsStore()).snapshot(world.class_id))["totals"] == snap["totals"]

@@ -17,6 +17,7 @@ from session_helpers import World, make_run, make_world
 
 from actors.analytics_actor import get_or_create
 from actors.options import ANALYTICS_ACTOR_NAME
+from classroom.stores import PiccoloStores
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 
@@ -31,7 +32,7 @@ def namespace(ray_local: None) -> Iterator[str]:
 
 async def test_fire_and_forget_then_snapshot_then_crash(sqlite_database: Engine[Any], namespace: str) -> None:
     world: World = await make_world()
-    created = get_or_create(f"sqlite:///{sqlite_database.path}", namespace)  # type: ignore[attr-defined]
+    created = get_or_create(PiccoloStores(f"sqlite:///{sqlite_database.path}"), namespace)  # type: ignore[attr-defined]
     await created.ready.remote()
     # The dispatcher's way: look the actor up by name and drop the ref.
     handle = ray.get_actor(ANALYTICS_ACTOR_NAME, namespace=namespace)

@@ -19,6 +19,7 @@ from session_helpers import World, make_world
 
 from actors.session_client import RaySessions, shard_name
 from actors.session_state import SessionConflict, SessionNotFound
+from classroom.stores import PiccoloStores
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 
@@ -64,8 +65,8 @@ async def test_two_clients_reach_one_writer_which_survives_a_kill(
 ) -> None:
     """On SQLite and PostgreSQL (the shard opens its own pool in its own process)."""
     world = any_world
-    web1 = RaySessions(url(database), namespace, shards=1)
-    web2 = RaySessions(url(database), namespace, shards=1)
+    web1 = RaySessions(PiccoloStores(url(database)), namespace, shards=1)
+    web2 = RaySessions(PiccoloStores(url(database)), namespace, shards=1)
     started = time.monotonic()
     hands = await asyncio.gather(
         web1.call(world.class_id, "raise_hand", world.students[0], None, "help"),
@@ -89,7 +90,7 @@ async def test_two_clients_reach_one_writer_which_survives_a_kill(
 
 
 async def test_idle_shard_unloads_and_comes_back(sqlite_database: Engine[Any], world: World, namespace: str) -> None:
-    web = RaySessions(url(sqlite_database), namespace, shards=1, idle_seconds=1.0, tick_seconds=0.3)
+    web = RaySessions(PiccoloStores(url(sqlite_database)), namespace, shards=1, idle_seconds=1.0, tick_seconds=0.3)
     await web.call(world.class_id, "set_mode", world.pair_room, "demo", world.owner)
     await name_released(namespace)
     view = await web.call(world.class_id, "view")  # the stale handle fails; the client recreates the shard

@@ -1,4 +1,4 @@
-"""The session shard as a plain class on SQLite and PostgreSQL: state, persistence, reload, eviction, errors."""
+"""The session shard as a plain class on its piccolo store (SQLite and PostgreSQL): state, reload, eviction, errors."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from piccolo.engine.base import Engine
 from session_helpers import World, enroll, make_room, make_user, make_world
 
-from actors import session_store
 from actors.session import SessionShard, shard_of
 from actors.session_state import SessionConflict, SessionInvalid, SessionNotFound
+from actors.session_store import FOLLOW_ACTION
+from classroom.stores import PiccoloSessionStore
 from classroom.tables import AuditLog, HelpRequest, Room
 
 pytestmark = pytest.mark.anyio
@@ -32,7 +33,7 @@ async def world(database: Engine[Any]) -> World:
 
 
 async def test_view_loads_roster_rooms_and_empty_queue(world: World) -> None:
-    view = await SessionShard().view(world.class_id)
+    view = await SessionShard(PiccoloSessionStore()).view(world.class_id)
     roles = {m["user_id"]: m["role"] for m in view["roster"]}
     assert roles == {world.owner: "instructor", world.students[0]: "student", world.students[1]: "student"}
     assert view["roster"][0]["user_id"] == world.owner  # instructors first
@@ -44,7 +45,7 @@ async def test_view_loads_roster_rooms_and_empty_queue(world: World) -> None:
 
 
 async def test_hand_queue_is_ordered_persisted_and_reloaded(world: World) -> None:
-    shard = SessionShard()
+    shard = SessionShard(PiccoloSessionStore())
     s0, s1 = world.students
     first = await shard.raise_hand(world.class_id, s0, world.pair_room, "  stuck on loops  ")
     assert first["created"] and first["hand"]["note"] == "stuck on loops"
@@ -52,7 +53,7 @@ async def test_hand_queue_is_ordered_persisted_and_reloaded(world: World) -> Non
     assert not again["created"] and again["hand"]["id"] == first["hand"]["id"]
     await shard.raise_hand(world.class_id, s1, None, "")
     # A new shard (a restarted actor) sees the same queue, in the same order.
-    reloaded = await SessionShard().view(world.class_id)
+    reloaded = await SessionShard(PiccoloSessionStore()).view(world.class_id)
     assert [h["user_id"] for h in reloaded["hands"]] == [s0, s1]
     resolved = await shard.resolve_hand(world.class_id, first["hand"]["id"], world.owner)
     assert resolved["resolved_by"] == world.owner
@@ -66,7 +67,7 @@ async def test_hand_queue_is_ordered_persisted_and_reloaded(world: World) -> Non
 
 
 async def test_hand_errors(world: World) -> None:
-    shard = SessionShard()
+    shard = SessionShard(PiccoloSessionStore())
     with pytest.raises(SessionNotFound):
         await shard.raise_hand(world.class_id, world.outsider, None, "")
     with pytest.raises(SessionInvalid):
@@ -83,7 +84,7 @@ async def test_hand_errors(world: World) -> None:
 
 
 async def test_new_student_and_new_room_are_seen_without_waiting(world: World) -> None:
-    shard = SessionShard()
+    shard = SessionShard(PiccoloSessionStore())
     await shard.view(world.class_id)
     late = await make_user("Late")
     await enroll(world.class_id, late)
@@ -93,12 +94,13 @@ async def test_new_student_and_new_room_are_seen_without_waiting(world: World) -
 
 
 async def test_modes_and_follow_me(world: World) -> None:
-    shard = SessionShard()
+    shard = SessionShard(PiccoloSessionStore())
     with pytest.raises(SessionConflict):  # only a demo room can be followed
         await shard.set_follow(world.class_id, world.pair_room, world.owner)
     view = await shard.set_follow(world.class_id, world.demo_room, world.owner)
     assert view["followed_room"] == world.demo_room and view["followed_by"] == world.owner
-    assert (await SessionShard().view(world.class_id))["followed_room"] == world.demo_room  # reloaded from audit
+    reloaded = await SessionShard(PiccoloSessionStore()).view(world.class_id)  # follow-me is read back from audit
+    assert reloaded["followed_room"] == world.demo_room
     room = await shard.set_mode(world.class_id, world.pair_room, "demo", world.owner)
     assert room["mode"] == "demo"
     assert (await Room.select(Room.kind).where(Room.id == uuid.UUID(world.pair_room)).first().run())["kind"] == "demo"
@@ -107,7 +109,7 @@ async def test_modes_and_follow_me(world: World) -> None:
     await shard.set_mode(world.class_id, world.demo_room, "pair", world.owner)
     after = await shard.view(world.class_id)
     assert after["followed_room"] is None and after["version"] > version
-    assert (await SessionShard().view(world.class_id))["followed_room"] is None
+    assert (await SessionShard(PiccoloSessionStore()).view(world.class_id))["followed_room"] is None
     with pytest.raises(SessionInvalid):
         await shard.set_mode(world.class_id, world.pair_room, "broadcast", world.owner)
     other = await make_world(1)
@@ -117,7 +119,7 @@ async def test_modes_and_follow_me(world: World) -> None:
 
 
 async def test_concurrent_raises_make_one_hand(world: World) -> None:
-    shard = SessionShard()
+    shard = SessionShard(PiccoloSessionStore())
     results = await asyncio.gather(*(shard.raise_hand(world.class_id, world.students[0], None, "") for _ in range(5)))
     assert sum(r["created"] for r in results) == 1
     assert await HelpRequest.count().run() == 1
@@ -125,7 +127,7 @@ async def test_concurrent_raises_make_one_hand(world: World) -> None:
 
 async def test_idle_sessions_are_unloaded(world: World) -> None:
     clock = Clock()
-    shard = SessionShard(idle_seconds=60, clock=clock)
+    shard = SessionShard(PiccoloSessionStore(), idle_seconds=60, clock=clock)
     await shard.view(world.class_id)
     assert not shard.idle()
     clock.now += 30
@@ -136,8 +138,9 @@ async def test_idle_sessions_are_unloaded(world: World) -> None:
 
 
 async def test_follow_is_read_from_the_latest_audit_row(world: World) -> None:
-    await session_store.audit(world.class_id, world.owner, session_store.FOLLOW_ACTION, world.demo_room)
-    follow = await session_store.last_follow(world.class_id)
+    store = PiccoloSessionStore()
+    await store.audit(world.class_id, world.owner, FOLLOW_ACTION, world.demo_room)
+    follow = await store.last_follow(world.class_id)
     assert follow is not None and follow.room_id == world.demo_room
 
 
@@ -154,12 +157,14 @@ async def test_roster_changes_move_the_version_and_removed_students_leave_the_qu
     from classroom.tables import Enrollment
 
     clock = Clock()
-    shard = SessionShard(clock=clock)
+    shard = SessionShard(PiccoloSessionStore(), clock=clock)
     await shard.raise_hand(world.class_id, world.students[1], None, "")
     first = await shard.view(world.class_id)
-    await Enrollment.update({Enrollment.removed_at: datetime.now(UTC)}).where(
-        Enrollment.user == uuid.UUID(world.students[1])
-    ).run()
+    await (
+        Enrollment.update({Enrollment.removed_at: datetime.now(UTC)})
+        .where(Enrollment.user == uuid.UUID(world.students[1]))
+        .run()
+    )
     assert (await shard.view(world.class_id))["version"] == first["version"]  # cached until the refresh period
     clock.now += 10
     after = await shard.view(world.class_id)
