@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from conftest import NodeClient, PyClient, eventually, grants_for, running_server
@@ -15,9 +16,10 @@ ROOM = "shared"
 
 @pytest.mark.node
 async def test_two_replicas_converge_through_redis(redis_url: str, node_modules: object) -> None:
+    prefix = _prefix()
     store = MemoryStore()  # one database behind both replicas, as in production
-    left = RoomManager(store, bus=RedisBus(redis_url))
-    right = RoomManager(store, bus=RedisBus(redis_url))
+    left = RoomManager(store, bus=RedisBus(redis_url, prefix=prefix))
+    right = RoomManager(store, bus=RedisBus(redis_url, prefix=prefix))
     grants = grants_for([ROOM])
     async with running_server(left, grants) as left_url, running_server(right, grants) as right_url:
         a = await NodeClient.start(left_url, ROOM, "writer")
@@ -44,8 +46,10 @@ async def test_two_replicas_converge_through_redis(redis_url: str, node_modules:
 
 
 async def test_a_replica_that_loads_late_catches_up_before_the_log_is_flushed(redis_url: str) -> None:
-    left = RoomManager(MemoryStore(), bus=RedisBus(redis_url))  # separate stores: only the bus can carry it
-    right = RoomManager(MemoryStore(), bus=RedisBus(redis_url))
+    prefix = _prefix()
+    # Separate stores: only the bus can carry the update.
+    left = RoomManager(MemoryStore(), bus=RedisBus(redis_url, prefix=prefix))
+    right = RoomManager(MemoryStore(), bus=RedisBus(redis_url, prefix=prefix))
     grants = grants_for([ROOM])
     async with running_server(left, grants) as left_url, running_server(right, grants) as right_url:
         first = await PyClient.connect(left_url, ROOM)
@@ -57,6 +61,11 @@ async def test_a_replica_that_loads_late_catches_up_before_the_log_is_flushed(re
         late.text().insert(0, "# right\n")
         await eventually(lambda: first.files().get("main.py") == "# right\ntyped on the left\n")
         await asyncio.gather(first.close(), late.close())
+
+
+def _prefix() -> str:
+    """Pub/sub channels ignore Redis database numbers: a prefix of its own keeps concurrent runs apart."""
+    return f"test-{uuid.uuid4().hex}:"
 
 
 async def _text(manager: RoomManager, text: str) -> bool:
