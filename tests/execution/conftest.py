@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import socket
 from collections.abc import Iterator
 
 import pytest
-from exec_helpers import Canaries
+from exec_helpers import BACKENDS, Canaries, usable_backend
 
-from execution import Backend, get_backend
-from execution.selftest import self_test
-
-BACKENDS = ["bwrap", "nsjail", "docker", "docker-gvisor"]
-_unusable: dict[str, str] = {}
+from execution import Backend
 
 
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def usable_backend(name: str) -> Backend:
-    """The real backend, or ``pytest.skip`` with the reason its probe gives."""
-    if name in _unusable:
-        pytest.skip(_unusable[name])
-    backend = get_backend(name)
-    missing = backend.unavailable_reason()
-    if name.startswith("docker") and missing is not None and missing[0].startswith("runtime image"):
-        from execution.docker_backend import build_image
-
-        build_image()  # once per machine: the image is built locally, no registry
-        missing = backend.unavailable_reason()
-    if missing is not None:
-        _unusable[name] = f"{name} unavailable: {missing[0]} (fix: {missing[1]})"
-        pytest.skip(_unusable[name])
-    report = asyncio.run(self_test(backend))
-    if not report.ok:
-        _unusable[name] = f"{name} self-test failed: {'; '.join(report.failures)}"
-        pytest.skip(_unusable[name])
-    return backend
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import pytest
 
+from execution import Backend, get_backend
 from execution.runtime import SANDBOX_UID
+from execution.selftest import self_test
+
+BACKENDS = ["bwrap", "nsjail", "docker", "docker-gvisor"]
+_unusable: dict[str, str] = {}
+
+
+def usable_backend(name: str) -> Backend:
+    """The real backend, or ``pytest.skip`` with the reason its probe gives."""
+    if name in _unusable:
+        pytest.skip(_unusable[name])
+    backend = get_backend(name)
+    missing = backend.unavailable_reason()
+    if name.startswith("docker") and missing is not None and missing[0].startswith("runtime image"):
+        from execution.docker_backend import build_image
+
+        build_image()  # once per machine: the image is built locally, no registry
+        missing = backend.unavailable_reason()
+    if missing is not None:
+        _unusable[name] = f"{name} unavailable: {missing[0]} (fix: {missing[1]})"
+        pytest.skip(_unusable[name])
+    report = asyncio.run(self_test(backend))
+    if not report.ok:
+        _unusable[name] = f"{name} self-test failed: {'; '.join(report.failures)}"
+        pytest.skip(_unusable[name])
+    return backend
 
 
 @dataclass

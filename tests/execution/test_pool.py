@@ -9,7 +9,7 @@ import sys
 import tempfile
 
 import pytest
-from conftest import usable_backend
+from exec_helpers import BACKENDS, usable_backend
 
 from execution import ConfinementError, Limits, RunSpec, Verdict, WarmPool
 from execution.process import ProcessSandbox
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.anyio]
 LIM = Limits(wall_seconds=5, cpu_seconds=2, memory_bytes=128 * MiB, pids=32)
 
 
-@pytest.fixture(params=["bwrap", "nsjail", "docker", "docker-gvisor"])
+@pytest.fixture(params=BACKENDS)
 def backend_name(request: pytest.FixtureRequest) -> str:
     usable_backend(request.param)
     return str(request.param)
