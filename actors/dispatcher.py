@@ -307,11 +307,28 @@ class Dispatcher:
                 return
             del self._queued[run.id]
             token = f"{self.id}/{slot}/{uuid.uuid4().hex[:6]}"
-            attempt = await queue.claim(run.id, token, self.lease_seconds)
+            # Hold the slot and the user's turn across the claim's await: a submit's hot path must not take them.
+            self._busy[slot] = run.id
+            self._running_users[run.user] = self._running_users.get(run.user, 0) + 1
+            try:
+                attempt = await queue.claim(run.id, token, self.lease_seconds)
+            except BaseException:
+                self._queued.setdefault(run.id, run)
+                raise
+            finally:
+                self._busy.pop(slot, None)
+                self._unhold_user(run.user)
             if attempt is None:
                 self._specs.pop(run.id, None)
                 continue  # another dispatcher took it, or it was cancelled
             self._launch(_Flight(run, slot, token, attempt, stdin=self._pending_stdin.pop(run.id, [])))
+
+    def _unhold_user(self, user: str) -> None:
+        left = self._running_users.get(user, 1) - 1
+        if left > 0:
+            self._running_users[user] = left
+        else:
+            self._running_users.pop(user, None)
 
     def _launch(self, flight: _Flight) -> None:
         run = flight.run
@@ -333,11 +350,7 @@ class Dispatcher:
             return
         del self._flights[flight.run.id]
         self._busy.pop(flight.slot, None)
-        left = self._running_users.get(flight.run.user, 1) - 1
-        if left > 0:
-            self._running_users[flight.run.user] = left
-        else:
-            self._running_users.pop(flight.run.user, None)
+        self._unhold_user(flight.run.user)
         self._wake.set()
 
     async def _execute(self, flight: _Flight) -> None:
@@ -382,7 +395,7 @@ class Dispatcher:
             elif kind == "failed":
                 raise SlotFailure(str(item.get("reason")))
             elif kind == "busy":
-                raise SlotFailure(f"slot {flight.slot} was busy")
+                raise SlotFailure(f"slot {flight.slot} was busy (with {item.get('running')})")
         if result is None:
             raise SlotFailure(f"slot {flight.slot} ended the run without a result")
         return result
