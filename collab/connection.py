@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 READ_ONLY_REASON = "this room is read-only for you: your edits are not shared and will be discarded"
 # An update with no structs and no deletions: what a client with nothing new answers to sync step 1.
 EMPTY_UPDATE = b"\x00\x00"
+CLOSE_TIMEOUT = 2.0
 
 
 class ChannelClosed(Exception):
@@ -67,14 +68,16 @@ class Connection:
         self._tokens = float(limits.burst)
         self._refilled = time.monotonic()
         self._told_read_only = False
+        self._writer: asyncio.Task[None] | None = None
 
     def push(self, message: bytes) -> None:
         if self._failure is not None:
             return
-        self._queued_bytes += len(message)
-        if self._queued_bytes > self._limits.max_queued_bytes:
+        # One message is always accepted, however large: a whole-document sync may exceed the limit on its own.
+        if self._queue and self._queued_bytes + len(message) > self._limits.max_queued_bytes:
             self.stop(SlowConsumer(f"more than {self._limits.max_queued_bytes} bytes waiting to be read"))
             return
+        self._queued_bytes += len(message)
         self._queue.append(message)
         self._wake.set()
 
@@ -84,16 +87,22 @@ class Connection:
             self._failure = reason
             self._queue.clear()
             self._wake.set()
+            if self._writer is not None:
+                # The writer may be stuck in a send the peer never reads (flow control): do not wait for it.
+                self._writer.cancel()
 
     async def run(self) -> None:
         """Serve until the peer leaves or breaks a rule; close the channel with the matching code."""
         self.room.join(self)
         reader = asyncio.create_task(self._read())
-        writer = asyncio.create_task(self._write())
+        writer = self._writer = asyncio.create_task(self._write())
         error: CollabError | None = None
         try:
             done, _ = await asyncio.wait((reader, writer), return_when=asyncio.FIRST_COMPLETED)
+            error = self._failure
             for task in done:
+                if task.cancelled():
+                    continue
                 exc = task.exception()
                 if isinstance(exc, CollabError):
                     error = exc
@@ -106,7 +115,8 @@ class Connection:
             await asyncio.gather(reader, writer, return_exceptions=True)
         if error is not None:
             with contextlib.suppress(Exception):
-                await self.channel.close(error.close_code, error.detail[:120])
+                # Bounded: a peer that reads nothing cannot take the close frame either.
+                await asyncio.wait_for(self.channel.close(error.close_code, error.detail[:120]), CLOSE_TIMEOUT)
 
     async def _write(self) -> None:
         while True:

@@ -121,3 +121,22 @@ async def test_when_every_room_slot_is_busy_a_new_room_is_refused_with_1013() ->
         second = await PyClient.connect(url, "two")  # the idle room is unloaded to make space
         await asyncio.wait_for(second.synced.wait(), 5)
         await second.close()
+
+
+async def test_a_peer_that_stops_reading_is_dropped_and_the_room_carries_on() -> None:
+    manager = RoomManager(MemoryStore(), limits=Limits(max_queued_bytes=256 * 1024))
+    async with running_server(manager, grants_for([ROOM])) as url:
+        writer = await PyClient.connect(url, ROOM)
+        await asyncio.wait_for(writer.synced.wait(), 5)
+        # max_queue=1: the client library stops reading the socket once one message waits unread.
+        stalled = await websockets.connect(f"{url}/{ROOM}?token=writer2", max_queue=1, max_size=None)
+        await eventually(lambda: len(manager._rooms[ROOM].peers) == 2)
+        for i in range(24):  # ~12 MB: more than the kernel's socket buffers and the 256 KiB queue limit
+            writer.text().insert(0, f"{i:02d}" + "x" * 500_000)
+            await asyncio.sleep(0.02)
+        await eventually(lambda: len(manager._rooms[ROOM].peers) == 1, within=20)
+        late = await PyClient.connect(url, ROOM)
+        await asyncio.wait_for(late.synced.wait(), 20)
+        assert late.files() == writer.files()
+        stalled.transport.abort()
+        await asyncio.gather(writer.close(), late.close())
