@@ -259,3 +259,15 @@ async def test_a_queued_run_says_where_it_stands_then_starts(live: Live) -> None
     assert rest[0]["type"] == "started" and text(rest) == "second\n" and rest[-1]["verdict"] == "ok"
     run = (await live.http.get(f"/api/runs/{first['id']}", headers=live.bearer(user))).json()
     assert run["verdict"] == "cancelled"
+
+
+async def test_an_output_flood_is_capped_and_still_ends_with_exit(live: Live) -> None:
+    user = await make_user()
+    accepted = await live.submit(user, code="i = 0\nwhile True:\n    print(i, 'x' * 100)\n    i += 1")
+    messages = await live.messages(accepted["id"], user)
+    assert messages[-1]["type"] == "exit" and messages[-1]["verdict"] == "output_limit"
+    assert messages[-1]["stdout_truncated"] is True
+    streamed = text(messages)
+    assert streamed.startswith("0 xxx") and len(streamed.encode()) <= live.settings.run_output_kb * 1024
+    run = (await live.http.get(f"/api/runs/{accepted['id']}", headers=live.bearer(user))).json()
+    assert run["stdout"] == streamed and run["stdout_truncated"] is True
