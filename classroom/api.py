@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from classroom.errors import BadRequest, PayloadTooLarge
 
@@ -115,3 +115,38 @@ def endpoint(
         return Route(path, run, methods=[method])
 
     return wrap
+
+
+def merge_methods(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """One Route per path: the handlers declared for the same path under different methods are joined.
+
+    Starlette answers 405 from the first route whose path matches; joined, its ``Allow`` header lists every
+    method of the path instead of one. Order is kept (a path stands where it first appeared).
+    """
+    by_path: dict[str, dict[str, Route]] = {}
+    merged: list[BaseRoute] = []
+    for route in routes:
+        if isinstance(route, Route) and route.methods and type(route) is Route:
+            if route.path not in by_path:
+                by_path[route.path] = {}
+                merged.append(route)  # placeholder, replaced below
+            for method in route.methods:
+                by_path[route.path][method] = route
+        else:
+            merged.append(route)
+    for index, route in enumerate(merged):
+        if isinstance(route, Route) and route.path in by_path:
+            handlers = by_path[route.path]
+            if len({id(r) for r in handlers.values()}) > 1:
+                merged[index] = _joined(route.path, handlers)
+    return merged
+
+
+def _joined(path: str, handlers: dict[str, Route]) -> Route:
+    async def dispatch(request: Request) -> Response:
+        route = handlers[request.method]  # the router already checked the method against ``methods``
+        response: Response = await route.endpoint(request)
+        return response
+
+    methods = sorted({m for m in handlers if m != "HEAD"})
+    return Route(path, dispatch, methods=methods, name=handlers[methods[0]].name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -16,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from classroom import accounts_edge, components, health, openapi, rooms_live
+from classroom.api import merge_methods
 from classroom.components import Component
 from classroom.http import EXCEPTION_HANDLERS
 from classroom.settings import Settings, load_settings
@@ -62,6 +64,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         started: list[Component] = []
         try:
             await _start_all(parts, started)
+            # Everything alive now lives as long as the process: keep it out of the collector's full passes,
+            # which otherwise put tens of milliseconds into the relay's p99 (measured in load/bench_collab.py).
+            gc.freeze()
             yield
         finally:
             await _stop_all(started, float(settings.shutdown_seconds))
@@ -78,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     from classroom import sessions  # the control plane (hands, modes, follow-me) and analytics
 
     routes += sessions.routes()
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
+    app = Starlette(routes=merge_methods(routes), lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
     app.state.settings = settings
     app.state.components = parts
     app.state.database = database

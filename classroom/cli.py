@@ -34,6 +34,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         timeout_graceful_shutdown=settings.shutdown_seconds,
         ws_max_size=1024 * 1024,
+        # Compression costs ~50 KiB per idle connection (zlib state); Yjs updates are small and binary.
+        ws_per_message_deflate=False,
         proxy_headers=bool(settings.public_url),
     )
     return 0
@@ -119,9 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin", action="store_true", help="make an admin instead of an instructor")
     create.add_argument("--exist-ok", action="store_true", help="succeed without change if the user exists")
     create.set_defaults(func=_create_instructor)
-    from classroom import worker
+    from classroom import cli_sandbox, worker
 
     worker.add_parser(sub)
+    cli_sandbox.add_parser(sub)
     cli_accounts.add_commands(sub, admin, _with_database)  # course import; admin create-token, disable, enable
     return parser
 

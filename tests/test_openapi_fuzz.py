@@ -35,10 +35,6 @@ EXCLUDED_CHECKS = [
     # Demands 2xx for any schema-valid body; a 400 for rules a schema cannot state (a pair room has 2-3 students
     # *of this class*, a lesson must exist) is correct. 5xx and undocumented statuses are still failures.
     checks.positive_data_acceptance,
-    # The endpoint decorator mounts one Route per method, so Starlette's 405 lists only that route's method in
-    # Allow for paths with several methods (an edge-wide detail of classroom.api, not of any handler).
-    checks.unsupported_method,
-    checks.allow_header_conformance,
 ]
 
 
