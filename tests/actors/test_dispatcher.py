@@ -128,3 +128,19 @@ async def test_runs_that_no_slot_can_run_fail_with_the_reason(sqlite_database: A
         await d.stop()
     assert row["verdict"] == "internal_error" and "no-such-backend" in row["internal_reason"]
     assert row["stdout"] == "" and row["attempts"] == 0  # never ran, anywhere
+
+
+async def test_a_graceful_stop_puts_runs_in_flight_back_without_spending_an_attempt(sqlite_database: Any) -> None:
+    await backend_or_skip()
+    from classroom.tables import Run
+
+    d = Dispatcher(LocalFleet(1, {"warm": 1}), tick_seconds=0.1)
+    await d.start()
+    run_id = await submit(d, await make_user(), "while True: pass")
+    for _ in range(200):
+        if any(f.started for f in d._flights.values()):
+            break
+        await asyncio.sleep(0.05)
+    await d.stop(graceful=True)
+    row = await Run.select(Run.status, Run.attempts, Run.slot).where(Run.id == run_id).first().run()
+    assert row is not None and (row["status"], row["attempts"], row["slot"]) == ("queued", 0, None)

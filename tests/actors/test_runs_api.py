@@ -161,6 +161,12 @@ async def test_room_run_takes_the_document_and_access_rules(live: Live) -> None:
     replayed = await live.app.state.rooms.rebuild(room, state_vector=bytes(row.state_vector))
     ran = json.loads(row.files) if isinstance(row.files, str) else row.files
     assert replayed == {k: v for k, v in ran.items() if not k.startswith("/")} == {"main.py": "print('from the room')"}
+    # the instructor's run in a demo room goes first
+    demo = await make_room(class_id, teacher, kind="demo")
+    await live.app.state.rooms.set_files(demo, {"main.py": "print('demo')"})
+    demo_run = await live.submit(teacher, room_id=demo)
+    demo_row = await Run.objects().where(Run.id == uuid.UUID(demo_run["id"])).first().run()
+    assert demo_row.priority == 1 and row.priority == 0
     listed = (await live.http.get(f"/api/rooms/{room}/runs", headers=live.bearer(student))).json()
     assert [r["id"] for r in listed["runs"]] == [accepted["id"]]
     # a stranger can neither read, stream, nor list it
