@@ -170,6 +170,19 @@ class RayFleet:
     async def cancel(self, slot: str, run_id: str) -> bool:
         return await self._control(slot, "cancel", run_id)
 
+    async def pool_stats(self) -> dict[str, int]:
+        """The warm pools' counters summed over the ready slots (a slot that does not answer in 1 s is skipped)."""
+        total = {"warm": 0, "warm_hits": 0, "cold_starts": 0, "warm_failures": 0}
+        refs = [s.handle.stats.remote() for s in self._slots.values() if s.ok]
+        for ref in refs:
+            try:
+                stats = await asyncio.wait_for(ref, 1.0)
+            except Exception:
+                continue
+            for key in total:
+                total[key] += int(stats.get(key, 0))
+        return total
+
     async def pid(self, slot: str) -> int:
         return int(await self._slots[slot].handle.pid.remote())
 

@@ -115,6 +115,18 @@ class ExecutionSlot:
     def pid(self) -> int:
         return os.getpid()
 
+    def stats(self) -> dict[str, Any]:
+        """The warm pool's counters: a cold start means a run waited for a sandbox to warm."""
+        if self._pool is None:
+            return {"warm": 0, "warm_hits": 0, "cold_starts": 0, "warm_failures": 0}
+        stats = self._pool.stats
+        return {
+            "warm": self._pool.warm,
+            "warm_hits": stats.warm_hits,
+            "cold_starts": stats.cold_starts,
+            "warm_failures": stats.warm_failures,
+        }
+
     async def run(self, run_id: str, spec: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Run one program; see the module docstring for the items yielded."""
         if self._run_id is not None:

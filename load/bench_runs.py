@@ -209,6 +209,9 @@ async def main() -> int:
                 f"  {r['first_p50'] / statistics.median(bare):6.2f}x  {r['not_ok']}"
             )
         print(f"at concurrency {levels[0]}, {server_side}")
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            detail = (await http.get("/readyz")).json()["components"]["runs"].get("detail") or {}
+        print(f"warm pools over the whole run: {detail.get('pools')}")
         return 0
     finally:
         server.terminate()

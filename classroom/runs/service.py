@@ -124,6 +124,9 @@ class RunService:
             return Health(False, self.off_reason)
         reason = self.dispatcher.fleet.unusable_reason()
         snap = self.dispatcher.snapshot()
+        pool_stats = getattr(self.dispatcher.fleet, "pool_stats", None)
+        if pool_stats is not None:
+            snap["pools"] = await pool_stats()
         latencies = sorted(self.hub.first_output_ms)
         if latencies:
             snap["first_output_ms_p50"] = round(latencies[len(latencies) // 2], 1)
