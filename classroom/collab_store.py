@@ -17,9 +17,9 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.query.functions.aggregate import Max
 
+from classroom.db import write_transaction
 from classroom.tables import DocumentSnapshot, DocumentUpdate
 from collab.store import DocumentStore, LogEntry, StoredDocument
 
@@ -109,14 +109,7 @@ class PiccoloDocumentStore(DocumentStore):
         return [LogEntry(int(r["seq"]), bytes(r["data"]), _utc(r["created_at"])) for r in rows]
 
     def _transaction(self) -> AbstractAsyncContextManager[Any]:
-        if isinstance(self._engine, SQLiteEngine):
-            # IMMEDIATE takes the write lock up front: two deferred writers would deadlock on the upgrade.
-            sqlite: AbstractAsyncContextManager[Any] = self._engine.transaction(
-                transaction_type=TransactionType.immediate
-            )
-            return sqlite
-        other: AbstractAsyncContextManager[Any] = self._engine.transaction()
-        return other
+        return write_transaction(self._engine)
 
 
 def _uuid(value: object) -> uuid.UUID:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sqlite3
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -17,13 +19,34 @@ from urllib.parse import unquote, urlsplit
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
 from classroom.errors import SettingsError
 
 # piccolo's SQLite engine opens a connection per query: give writers time to wait for the lock instead of failing.
 SQLITE_TIMEOUT_SECONDS = 30
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """Every connection piccolo opens (one per query) gets the pragmas that make SQLite a sound server store."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Under WAL, NORMAL syncs at checkpoints instead of every commit: a crash of the process loses nothing,
+        # a power cut may lose the last commits. It takes a fsync (6-12 ms here) off every insert.
+        self.execute("PRAGMA synchronous=NORMAL")
+
+
+def write_transaction(engine: Engine[Any]) -> AbstractAsyncContextManager[Any]:
+    """A transaction that writes. On SQLite it takes the write lock up front (IMMEDIATE): a deferred one that
+    reads first fails with "database is locked" at once when another process wrote meanwhile, whatever the
+    busy timeout."""
+    if isinstance(engine, SQLiteEngine):
+        sqlite: AbstractAsyncContextManager[Any] = engine.transaction(transaction_type=TransactionType.immediate)
+        return sqlite
+    other: AbstractAsyncContextManager[Any] = engine.transaction()
+    return other
 
 
 def engine_from_url(url: str) -> Engine[Any]:
@@ -34,7 +57,7 @@ def engine_from_url(url: str) -> Engine[Any]:
         if not path:
             raise SettingsError(f"CLASSROOM_DATABASE_URL={url!r} is not allowed: expected sqlite:///PATH")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=path, timeout=SQLITE_TIMEOUT_SECONDS)
+        return SQLiteEngine(path=path, timeout=SQLITE_TIMEOUT_SECONDS, factory=_SQLiteConnection)
     if parts.scheme in ("postgres", "postgresql"):
         return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
     raise SettingsError(f"CLASSROOM_DATABASE_URL={url!r} is not allowed: expected sqlite:// or postgres://")

@@ -19,6 +19,7 @@ from piccolo.table import Table
 
 from actors.analytics_store import StoredRows
 from analytics import AggregateRow, Outcome
+from classroom.db import write_transaction
 from classroom.tables import AnalyticsAggregate, AnalyticsEvent, Class, Room, Run, User
 
 
@@ -44,7 +45,7 @@ class PiccoloAnalyticsStore:
     """:class:`~actors.analytics_store.AnalyticsStore` on the piccolo tables (stateless: the bound engine holds it)."""
 
     def transaction(self) -> AbstractAsyncContextManager[object]:
-        transaction: AbstractAsyncContextManager[object] = AnalyticsEvent._meta.db.transaction()
+        transaction: AbstractAsyncContextManager[object] = write_transaction(AnalyticsEvent._meta.db)
         return transaction
 
     async def known_runs(self, run_ids: list[uuid.UUID]) -> set[uuid.UUID]:

@@ -83,12 +83,10 @@ async def test_document_log_is_ordered_and_cascades_with_its_room(database: Engi
     rows = await DocumentUpdate.select(DocumentUpdate.seq, DocumentUpdate.data).where(
         DocumentUpdate.room == room.id).order_by(DocumentUpdate.seq).run()
     assert [r["seq"] for r in rows] == [1, 2, 3] and bytes(rows[2]["data"]) == b"\x03\x03\x03"
-    if database.engine_type == "sqlite":
-        await database.run_ddl("PRAGMA foreign_keys = ON")
     await Room.delete().where(Room.id == room.id).run()
-    if database.engine_type == "postgres":  # SQLite enforces foreign keys per connection only when asked
-        assert await DocumentUpdate.count().where(DocumentUpdate.room == room.id).run() == 0
-        assert await DocumentSnapshot.count().where(DocumentSnapshot.room == room.id).run() == 0
+    # piccolo turns SQLite's foreign keys on for every connection, so both engines cascade.
+    assert await DocumentUpdate.count().where(DocumentUpdate.room == room.id).run() == 0
+    assert await DocumentSnapshot.count().where(DocumentSnapshot.room == room.id).run() == 0
 
 
 async def test_finished_result_is_written_once(database: Engine[Any]) -> None:
