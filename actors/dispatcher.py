@@ -1,9 +1,9 @@
 """The dispatcher: takes queued runs in fair order, runs each on a free execution slot, records the result once.
 
 It lives in the web process that owns the database queue (one per replica); the runs table is the truth and
-every transition is a conditional UPDATE (:mod:`actors.queue`), so several replicas' dispatchers never take the
-same run and a result is written at most once. Its memory (the queued runs, who is running) is a cache that
-the control loop reconciles with the table every tick.
+every transition is a conditional write of the :class:`~actors.queue.RunQueue` the edge hands in, so several
+replicas' dispatchers never take the same run and a result is written at most once. Its memory (the queued
+runs, who is running) is a cache that the control loop reconciles with the table every tick.
 
 The control loop wakes on every submit and every finished run (no polling on the hot path) and at least every
 ``tick_seconds`` to reconcile: slots with the cluster, expired leases back to the queue, own leases renewed,
@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from actors import queue
 from actors.fairness import Fairness
 from actors.fleet import Fleet, SlotFailure
-from actors.queue import MAX_ATTEMPTS, QueuedRun
+from actors.queue import MAX_ATTEMPTS, QueuedRun, RunQueue, internal_error
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +77,13 @@ class _Flight:
 
 
 class Dispatcher:
-    """Fair, durable dispatch of runs onto ``fleet``. Start with :meth:`start`, stop with :meth:`stop`."""
+    """Fair, durable dispatch of runs onto ``fleet``, recorded in ``queue``. Start with :meth:`start`, stop with
+    :meth:`stop`."""
 
     def __init__(
         self,
         fleet: Fleet,
+        queue: RunQueue,
         *,
         events: RunEvents | None = None,
         lease_seconds: float = 30.0,
@@ -93,6 +94,7 @@ class Dispatcher:
         dispatcher_id: str | None = None,
     ) -> None:
         self.fleet = fleet
+        self.queue = queue
         self.events: RunEvents = events or NullEvents()
         self.lease_seconds = lease_seconds
         self.tick_seconds = tick_seconds
@@ -137,7 +139,7 @@ class Dispatcher:
         for flight in flights:
             if graceful:
                 with contextlib.suppress(Exception):
-                    await queue.requeue(flight.run.id, flight.token, "dispatcher stopped", count_attempt=False)
+                    await self.queue.requeue(flight.run.id, flight.token, "dispatcher stopped", count_attempt=False)
         await self.fleet.close()
 
     def wake(self) -> None:
@@ -202,7 +204,7 @@ class Dispatcher:
             return True
         run = self._queued.pop(run_id, None)
         result = {"verdict": "cancelled", "detail": "cancelled before it started"}
-        if await queue.finish(run_id, result, only_queued=True):
+        if await self.queue.finish(run_id, result, only_queued=True):
             self._specs.pop(run_id, None)
             self._emit("finished", run_id, result, run)
             return True
@@ -261,14 +263,14 @@ class Dispatcher:
             await self.fleet.reconcile()
         except Exception:
             log.exception("dispatcher %s: reconciling slots failed", self.id)
-        await queue.renew([f.token for f in self._flights.values()], self.lease_seconds)
-        requeued, failed = await queue.recover_expired(self.max_attempts)
+        await self.queue.renew([f.token for f in self._flights.values()], self.lease_seconds)
+        requeued, failed = await self.queue.recover_expired(self.max_attempts)
         if requeued or failed:
             log.warning("dispatcher %s: recovered runs: requeued %s, failed %s", self.id, requeued, failed)
         for run_id in failed:
-            self._emit("finished", run_id, queue.internal_error("lease expired too often"), None)
+            self._emit("finished", run_id, internal_error("lease expired too often"), None)
         known = set(self._queued)
-        loaded = {r.id: r for r in await queue.load_queued()}
+        loaded = {r.id: r for r in await self.queue.load_queued()}
         for run_id in known - set(loaded):
             self._queued.pop(run_id, None)  # taken by another dispatcher, or cancelled
         for run_id, run in loaded.items():
@@ -284,8 +286,8 @@ class Dispatcher:
             return
         oldest = datetime.now(UTC) - timedelta(seconds=self.stuck_seconds)
         for run in [r for r in self._queued.values() if r.created_at < oldest]:
-            result = queue.internal_error(f"no execution slot could run it: {reason}")
-            if await queue.finish(run.id, result, only_queued=True):
+            result = internal_error(f"no execution slot could run it: {reason}")
+            if await self.queue.finish(run.id, result, only_queued=True):
                 self._queued.pop(run.id, None)
                 self._specs.pop(run.id, None)
                 self.stats["failed"] += 1
@@ -311,7 +313,7 @@ class Dispatcher:
             self._busy[slot] = run.id
             self._running_users[run.user] = self._running_users.get(run.user, 0) + 1
             try:
-                attempt = await queue.claim(run.id, token, self.lease_seconds)
+                attempt = await self.queue.claim(run.id, token, self.lease_seconds)
             except BaseException:
                 self._queued.setdefault(run.id, run)
                 raise
@@ -356,7 +358,7 @@ class Dispatcher:
     async def _execute(self, flight: _Flight) -> None:
         run_id = flight.run.id
         try:
-            spec = self._specs.get(run_id) or await queue.load_spec(run_id)
+            spec = self._specs.get(run_id) or await self.queue.load_spec(run_id)
             if spec is None:
                 self._release(flight)
                 return  # the row is gone (its user was deleted)
@@ -419,7 +421,7 @@ class Dispatcher:
         run_id = flight.run.id
         if not await self._committed(flight):
             return
-        if await self._persist(lambda: queue.finish(run_id, result, token=flight.token), f"result of {run_id}"):
+        if await self._persist(lambda: self.queue.finish(run_id, result, token=flight.token), f"result of {run_id}"):
             self._specs.pop(run_id, None)
             self.stats["finished"] += 1
             self._emit("finished", run_id, result, flight.run)
@@ -453,10 +455,10 @@ class Dispatcher:
             return
         if flight.attempt >= self.max_attempts:
             self.stats["failed"] += 1
-            await self._record(flight, queue.internal_error(f"gave up after {flight.attempt} attempts: {reason}"))
+            await self._record(flight, internal_error(f"gave up after {flight.attempt} attempts: {reason}"))
             return
         busy = "was busy" in reason
-        requeue = lambda: queue.requeue(run_id, flight.token, reason, count_attempt=not busy)  # noqa: E731
+        requeue = lambda: self.queue.requeue(run_id, flight.token, reason, count_attempt=not busy)  # noqa: E731
         if await self._persist(requeue, f"requeue of {run_id}"):
             self.stats["retried"] += 1
             flight.run.attempts = flight.attempt

@@ -41,10 +41,7 @@ def test_libraries_import_no_edge_and_no_ray(package: str) -> None:
 
 # Modules of actors/ still importing the edge, each until it is inverted like the session and analytics stores
 # (a Protocol in actors/, the implementation in classroom/, injected by the edge). Never add to this list.
-ACTORS_ALLOWED_EDGE_IMPORTS = {
-    # Being inverted next: the durable run queue reads and writes classroom.tables.Run directly.
-    "actors/queue.py": {"classroom"},
-}
+ACTORS_ALLOWED_EDGE_IMPORTS: dict[str, set[str]] = {}
 
 
 def test_actors_import_no_edge() -> None:

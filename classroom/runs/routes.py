@@ -10,8 +10,9 @@ user may not see answers 404 (ids cannot be probed).
 ``{"type":"exit", verdict, exit_code, signal, wall_ms, cpu_ms, peak_memory_bytes, stdout_truncated,
 stderr_truncated, error, detail}``, then close 1000. Client messages: ``{"type":"stdin","data":text}``,
 ``{"type":"stdin_eof"}``, ``{"type":"cancel"}``. A late subscriber gets everything so far, then live output.
-Close codes: 4400 malformed message, 4401 no/invalid token, 4403 not allowed to control the run,
-4404 no such run, 1013 runs unavailable.
+Close codes: 4400 malformed message, 4401 no/invalid token, 4403 not allowed to control the run (or the
+viewer was removed from the run's class: the socket is registered with :mod:`classroom.presence`), 4404 no such
+run, 1013 runs unavailable.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from classroom import openapi
+from classroom import openapi, presence
 from classroom.access import parse_id, room_access, run_access
 from classroom.api import endpoint
 from classroom.auth import require_user, websocket_user
 from classroom.errors import BadRequest, ClassroomError, Forbidden, NotFound
 from classroom.runs.models import MAX_STDIN, CancelOut, RoomRunsOut, RunAccepted, RunIn, RunOut, RunSummary
 from classroom.runs.service import RunService, exit_message
-from classroom.tables import Run, User
+from classroom.tables import Room, Run, User
 
 POLL_SECONDS = 0.5
 STREAM_DOC = (
@@ -41,8 +42,10 @@ STREAM_DOC = (
     "{type: stdout|stderr, data}, {type: retry, attempt, reason}, then {type: exit, verdict, exit_code, signal, "
     "wall_ms, cpu_ms, peak_memory_bytes, error, ...} and close 1000. Client: {type: stdin, data}, "
     "{type: stdin_eof}, {type: cancel} (submitter and instructors only). A late subscriber gets everything so far. "
-    "Close codes: 4400 malformed message, 4401 unauthenticated, 4403 not allowed, 4404 no such run."
+    "Close codes: 4400 malformed message, 4401 unauthenticated, 4403 not allowed or removed from the class, "
+    "4404 no such run."
 )
+REMOVED_CLOSE_CODE = 4403  # as a room socket's (classroom.rooms_live): the viewer was removed from the class
 
 
 def service_of(conn: Request | WebSocket) -> RunService:
@@ -190,10 +193,8 @@ async def cancel_run(request: Request) -> CancelOut:
 async def _cancel(service: RunService, run_id: str) -> bool:
     if service.dispatcher is not None:
         return await service.dispatcher.cancel(run_id)
-    from actors import queue
-
     cancelled = {"verdict": "cancelled", "detail": "cancelled before it started"}
-    return await queue.finish(run_id, cancelled, only_queued=True)
+    return await service.queue.finish(run_id, cancelled, only_queued=True)
 
 
 @endpoint(
@@ -238,15 +239,31 @@ async def stream_run(websocket: WebSocket) -> None:
         if run is None or not await run_access(user, run):
             run = await _visible_run(user, run_id)
         can_control = await run_access(user, run, control=True)
+        class_id = await _class_of(run)
     except ClassroomError as exc:
         await websocket.accept()
         await websocket.close(exc.close_code, exc.detail[:120])
         return
     await websocket.accept()
+    removed, ended = asyncio.Event(), asyncio.Event()
+
+    async def close() -> None:
+        # Removal from the run's class: the handler stops streaming and closes; close_user waits for that.
+        removed.set()
+        await ended.wait()
+
+    unregister = None
+    if class_id is not None:  # a run outside any class is no class's business
+        unregister = presence.register(user.id, close, class_id=class_id, display_name=user.display_name)
     sender = asyncio.create_task(_send(websocket, service, run_id))
     receiver = asyncio.create_task(_receive(websocket, service, run_id, can_control))
+    removal = asyncio.create_task(removed.wait())
     try:
-        done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({sender, receiver, removal}, return_when=asyncio.FIRST_COMPLETED)
+        if removal in done:
+            await _stop(sender, receiver)  # nothing else may write to the socket while it closes
+            await _close(websocket, REMOVED_CLOSE_CODE, "you were removed from this class")
+            return
         for task in done:
             failure = task.exception()
             if isinstance(failure, _Closing):
@@ -255,10 +272,26 @@ async def stream_run(websocket: WebSocket) -> None:
                 raise failure
         await _close(websocket, 1000, "")
     finally:
-        for task in (sender, receiver):
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+        if unregister is not None:
+            unregister()
+        await _stop(sender, receiver, removal)
+        ended.set()
+
+
+async def _stop(*tasks: asyncio.Task[Any]) -> None:
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+
+
+async def _class_of(run: Any) -> uuid.UUID | None:
+    """The class of ``run`` (a row, or the hub's meta of a run this process streams): its own, or its room's."""
+    klass, room = (run.get("klass"), run.get("room")) if isinstance(run, dict) else (run.klass, run.room)
+    if klass is None and room is not None:
+        row = await Room.select(Room.klass).where(Room.id == uuid.UUID(str(room))).first().run()
+        klass = None if row is None else row["klass"]
+    return None if klass is None else uuid.UUID(str(klass))
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

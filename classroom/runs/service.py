@@ -18,7 +18,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors import queue
 from actors.dispatcher import Dispatcher, outcome
 from actors.outcomes import OutcomeBatcher, ray_sender
 from actors.queue import INTERACTIVE_KEY, QueuedRun
@@ -26,6 +25,7 @@ from classroom.components import Health
 from classroom.errors import BadRequest, Unavailable
 from classroom.runs.hub import RunHub
 from classroom.settings import Settings
+from classroom.stores.run_queue import PiccoloRunQueue
 from classroom.tables import AuditLog, Run
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class RunService:
         self.lease_seconds = lease_seconds
         self.tick_seconds = tick_seconds
         self.hub = RunHub(max_bytes=settings.run_output_kb * 1024 * 2)
+        self.queue = PiccoloRunQueue()
         self.dispatcher: Dispatcher | None = None
         self.outcomes: OutcomeBatcher | None = None
         self.off_reason = "the execution plane is off (CLASSROOM_START_RAY=false)"
@@ -98,6 +99,7 @@ class RunService:
         fleet = RayFleet(slot_args(self.settings))
         self.dispatcher = Dispatcher(
             fleet,
+            self.queue,
             events=self,
             lease_seconds=self.lease_seconds,
             tick_seconds=self.tick_seconds,
@@ -192,7 +194,7 @@ class RunService:
             row.status, row.slot, row.attempts, row.started_at = "running", token, 1, now
             row.lease_expires_at = now + timedelta(seconds=self.lease_seconds)
         try:
-            await queue.insert(row)
+            await self.queue.insert(row)
         except BaseException:
             if token is not None:
                 dispatcher.abort(rid)

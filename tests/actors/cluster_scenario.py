@@ -25,8 +25,9 @@ from ray.cluster_utils import Cluster
 from actors.cluster import SLOT_RESOURCE
 from actors.dispatcher import Dispatcher
 from actors.fleet import RayFleet
-from actors.queue import QueuedRun, insert
+from actors.queue import QueuedRun
 from classroom import db
+from classroom.stores.run_queue import PiccoloRunQueue
 from classroom.tables import Run, User
 
 
@@ -50,7 +51,7 @@ class Counter:
 async def submit(dispatcher: Dispatcher, user: str, code: str) -> str:
     run_id, now = uuid.uuid4(), datetime.now(UTC)
     files = {"main.py": code}
-    await insert(Run(id=run_id, user=uuid.UUID(user), files=files, created_at=now))
+    await PiccoloRunQueue().insert(Run(id=run_id, user=uuid.UUID(user), files=files, created_at=now))
     spec = {"files": files, "entry": "main.py", "stdin": "", "args": [], "interactive": False}
     dispatcher.accept(QueuedRun(str(run_id), user, None, None, 0, now), spec)
     return str(run_id)
@@ -71,7 +72,7 @@ async def scenario(cluster: Cluster, workers: list[Any]) -> dict[str, Any]:
     await db.migrate(engine)
     counter = Counter()
     fleet = RayFleet({"warm": 1})
-    dispatcher = Dispatcher(fleet, events=counter, lease_seconds=5, tick_seconds=0.2)
+    dispatcher = Dispatcher(fleet, PiccoloRunQueue(), events=counter, lease_seconds=5, tick_seconds=0.2)
     fleet.on_change = dispatcher.wake
     await dispatcher.start()
     try:

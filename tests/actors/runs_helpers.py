@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from actors.dispatcher import Dispatcher
-from actors.queue import QueuedRun, insert
+from actors.queue import QueuedRun
+from classroom.stores.run_queue import PiccoloRunQueue
 from classroom.tables import Run, User
 
 
@@ -51,7 +52,7 @@ async def submit(
         code_hash=hashlib.sha256(code.encode()).hexdigest(),
         created_at=now,
     )
-    await insert(row)
+    await PiccoloRunQueue().insert(row)
     spec: dict[str, Any] = {"files": files, "entry": "main.py", "stdin": "", "args": [], "interactive": interactive}
     dispatcher.accept(QueuedRun(str(run_id), user, room, None, priority, now), spec)
     return str(run_id)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from runs_helpers import backend_or_skip, make_user, submit, wait_finished
 
-from actors import queue
 from actors.dispatcher import Dispatcher
 from actors.fleet import LocalFleet
+from classroom.stores.run_queue import PiccoloRunQueue
 
 pytestmark = [pytest.mark.anyio, pytest.mark.sandbox]
 
@@ -37,7 +37,7 @@ class Recorder:
 async def dispatcher(sqlite_database: Any) -> AsyncIterator[Dispatcher]:
     await backend_or_skip()
     rec = Recorder()
-    d = Dispatcher(LocalFleet(2, {"warm": 1}), events=rec, tick_seconds=0.2, lease_seconds=5)
+    d = Dispatcher(LocalFleet(2, {"warm": 1}), PiccoloRunQueue(), events=rec, tick_seconds=0.2, lease_seconds=5)
     await d.start()
     yield d
     await d.stop()
@@ -53,7 +53,7 @@ async def test_a_run_streams_and_records_its_result_once(dispatcher: Dispatcher)
     assert isinstance(rec, Recorder)
     assert [e for e in rec.events if e[0] == "finished"] == [("finished", "ok")]
     # a second finish of the same run changes nothing
-    assert not await queue.finish(run_id, {"verdict": "internal_error"})
+    assert not await dispatcher.queue.finish(run_id, {"verdict": "internal_error"})
 
 
 async def test_stdin_round_trip_and_cancel(dispatcher: Dispatcher) -> None:
@@ -83,7 +83,7 @@ async def test_the_hot_path_starts_before_the_row_is_written_and_records_after(d
     import uuid
     from datetime import UTC, datetime
 
-    from actors.queue import QueuedRun, insert
+    from actors.queue import QueuedRun
     from classroom.tables import Run
 
     user = await make_user()
@@ -105,7 +105,7 @@ async def test_the_hot_path_starts_before_the_row_is_written_and_records_after(d
         attempts=1,
         created_at=now,
     )
-    await insert(row)
+    await PiccoloRunQueue().insert(row)
     dispatcher.confirm(ok_id)
     [done] = await wait_finished([ok_id])
     assert (done["verdict"], done["stdout"]) == ("ok", "fast\n")
@@ -119,7 +119,9 @@ async def test_the_hot_path_starts_before_the_row_is_written_and_records_after(d
 
 
 async def test_runs_that_no_slot_can_run_fail_with_the_reason(sqlite_database: Any) -> None:
-    d = Dispatcher(LocalFleet(1, {"backend": "no-such-backend"}), tick_seconds=0.1, stuck_seconds=0.3)
+    d = Dispatcher(
+        LocalFleet(1, {"backend": "no-such-backend"}), PiccoloRunQueue(), tick_seconds=0.1, stuck_seconds=0.3
+    )
     await d.start()
     try:
         run_id = await submit(d, await make_user(), "print(1)")
@@ -134,7 +136,7 @@ async def test_a_graceful_stop_puts_runs_in_flight_back_without_spending_an_atte
     await backend_or_skip()
     from classroom.tables import Run
 
-    d = Dispatcher(LocalFleet(1, {"warm": 1}), tick_seconds=0.1)
+    d = Dispatcher(LocalFleet(1, {"warm": 1}), PiccoloRunQueue(), tick_seconds=0.1)
     await d.start()
     run_id = await submit(d, await make_user(), "while True: pass")
     for _ in range(200):

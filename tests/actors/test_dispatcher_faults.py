@@ -15,6 +15,7 @@ from runs_helpers import backend_or_skip, make_user, submit, wait_finished
 
 from actors.dispatcher import Dispatcher
 from actors.fleet import RayFleet
+from classroom.stores.run_queue import PiccoloRunQueue
 from classroom.tables import Run
 
 pytestmark = [pytest.mark.anyio, pytest.mark.ray, pytest.mark.sandbox, pytest.mark.slow]
@@ -43,7 +44,7 @@ class Finished:
 
 async def started_dispatcher(events: Finished, lease: float = 3.0) -> Dispatcher:
     fleet = RayFleet(SLOT_ARGS)
-    dispatcher = Dispatcher(fleet, events=events, lease_seconds=lease, tick_seconds=0.2)
+    dispatcher = Dispatcher(fleet, PiccoloRunQueue(), events=events, lease_seconds=lease, tick_seconds=0.2)
     fleet.on_change = dispatcher.wake
     await dispatcher.start()
     for _ in range(600):

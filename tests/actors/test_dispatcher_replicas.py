@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from runs_helpers import backend_or_skip, make_user, submit, wait_finished
 
-from actors import queue
 from actors.dispatcher import Dispatcher
 from actors.fleet import LocalFleet
+from classroom.stores.run_queue import PiccoloRunQueue
 
 pytestmark = [pytest.mark.anyio, pytest.mark.sandbox]
 
@@ -41,8 +41,8 @@ class Events:
 async def test_two_dispatchers_share_a_queue_without_double_claims(sqlite_database: Any) -> None:
     await backend_or_skip()
     count = Count()
-    first = Dispatcher(LocalFleet(1, {"warm": 1}), events=Events(count), tick_seconds=0.1)
-    second = Dispatcher(LocalFleet(1, {"warm": 1}), events=Events(count), tick_seconds=0.1)
+    first = Dispatcher(LocalFleet(1, {"warm": 1}), PiccoloRunQueue(), events=Events(count), tick_seconds=0.1)
+    second = Dispatcher(LocalFleet(1, {"warm": 1}), PiccoloRunQueue(), events=Events(count), tick_seconds=0.1)
     await first.start()
     await second.start()
     try:
@@ -61,4 +61,4 @@ async def test_two_dispatchers_share_a_queue_without_double_claims(sqlite_databa
     assert {r["attempts"] for r in rows} == {1}
     assert all(count.started[i] == 1 and count.finished[i] == 1 for i in ids)
     assert first.stats["dispatched"] > 0 and second.stats["dispatched"] > 0
-    assert not await queue.finish(ids[0], {"verdict": "ok"})  # recorded once, for good
+    assert not await first.queue.finish(ids[0], {"verdict": "ok"})  # recorded once, for good
