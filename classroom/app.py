@@ -83,6 +83,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     from classroom import sessions  # the control plane (hands, modes, follow-me) and analytics
 
     routes += sessions.routes()
+    from classroom import pages  # the browser app's HTML pages and built assets (last: /assets is a mount)
+
+    routes += pages.routes()
     app = Starlette(routes=merge_methods(routes), lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
     app.state.settings = settings
     app.state.components = parts

@@ -4,7 +4,7 @@ probe), an in-process HTTP client, a live loopback server for WebSockets, and th
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,8 @@ from authz_world import World, build_world
 
 from classroom.app import create_app
 
-BASE_URL = "http://127.0.0.1:8000"  # an allowed origin by default
+sys.path.insert(0, str(Path(__file__).parent))
+from accounts_harness import BASE_URL, new_client
 
 
 @pytest.fixture
@@ -54,6 +55,8 @@ async def live(app: Starlette) -> AsyncIterator[LiveServer]:
     await server.close()
 
 
-def new_client(app: Starlette) -> httpx.AsyncClient:
-    """Another browser: its own cookie jar."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE_URL)
+@pytest.fixture
+def new_browser() -> Callable[[Starlette], httpx.AsyncClient]:
+    """:func:`new_client` as a fixture: test modules must not import from ``conftest`` (with several test folders
+    the name ``conftest`` is ambiguous once the whole suite is collected)."""
+    return new_client

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import websockets
 from authz_harness import LiveServer
 from authz_world import World
 from piccolo.engine.base import Engine
+from starlette.applications import Starlette
 
 from classroom import presence
 
@@ -141,13 +143,13 @@ async def test_presence_registry_unit() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_signed_in_student_keeps_one_account_across_classes(client: httpx.AsyncClient, world: World) -> None:
-    from conftest import new_client
-
+async def test_a_signed_in_student_keeps_one_account_across_classes(
+    client: httpx.AsyncClient, world: World, new_browser: Callable[[Starlette], httpx.AsyncClient]
+) -> None:
     from classroom import tokens
 
     second = await client.post("/api/classes", json={"name": "Second"}, headers=world.headers("other_instructor"))
-    async with new_client(client._transport.app) as browser:  # type: ignore[attr-defined]
+    async with new_browser(client._transport.app) as browser:  # type: ignore[attr-defined]
         first = (await browser.post("/api/join", json={"join_code": world.class1.join_code, "name": "Ria"})).json()
         csrf = {"X-CSRF-Token": browser.cookies[tokens.CSRF_COOKIE]}
         body = {"join_code": second.json()["join_code"], "name": "Ria again"}

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+from accounts_harness import BASE_URL, new_client
 from authz_harness import app_settings, started
-from conftest import BASE_URL, new_client
 from oidc_idp import TestIdP
 from piccolo.engine.base import Engine
 from starlette.applications import Starlette

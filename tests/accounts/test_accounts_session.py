@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from accounts_harness import new_client
 from authz_harness import LiveServer, app_settings, started
 from authz_world import World, build_world
-from conftest import new_client
 from piccolo.engine.base import Engine
 from starlette.applications import Starlette
 

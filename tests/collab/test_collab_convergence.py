@@ -8,7 +8,7 @@ import random
 from typing import Any
 
 import pytest
-from conftest import eventually
+from collab_harness import eventually
 from pycrdt import Doc, Map, Text
 
 from collab import ChannelClosed, LocalBus, LocalHub, Member, MemoryStore, RoomManager, protocol

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NodeClient, PyClient, create_room, eventually, grants_for
+from collab_harness import NodeClient, PyClient, create_room, eventually, grants_for
 from piccolo.engine.base import Engine
 from pycrdt import Doc, Map
 

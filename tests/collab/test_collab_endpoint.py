@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import websockets
-from conftest import PyClient, eventually, grants_for, running_server
+from collab_harness import PyClient, eventually, grants_for, running_server
 
 from collab import Limits, MemoryStore, RoomManager, protocol
 

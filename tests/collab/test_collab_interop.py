@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import NodeClient, PyClient, eventually, grants_for, running_server
+from collab_harness import NodeClient, PyClient, eventually, grants_for, running_server
 
 from collab import MemoryStore, RoomManager
 

@@ -10,7 +10,7 @@ import resource
 import time
 
 import pytest
-from conftest import NODE_DIR, PyClient, eventually, grants_for, running_server
+from collab_harness import NODE_DIR, PyClient, eventually, grants_for, running_server
 
 from collab import MemoryStore, RoomManager
 from collab.store import StoredDocument

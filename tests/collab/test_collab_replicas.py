@@ -6,7 +6,7 @@ import asyncio
 import uuid
 
 import pytest
-from conftest import NodeClient, PyClient, eventually, grants_for, running_server
+from collab_harness import NodeClient, PyClient, eventually, grants_for, running_server
 
 from collab import MemoryStore, RedisBus, RoomManager
 

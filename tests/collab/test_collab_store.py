@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import create_room, eventually
+from collab_harness import create_room, eventually
 from piccolo.engine.base import Engine
 from pycrdt import Doc, Map, Text
 
