@@ -1,8 +1,8 @@
 """The app factory: builds the Starlette app from settings; its lifespan owns every background resource.
 
 Start order: database → Redis (if configured) → Ray → sandbox probe → services that use them. Stop runs in
-reverse; each stop gets an equal share of ``CLASSROOM_SHUTDOWN_SECONDS`` so a hung resource cannot hold the
-process past the bound (uvicorn turns SIGTERM/SIGINT into the lifespan's shutdown).
+reverse, all of it within ``CLASSROOM_SHUTDOWN_SECONDS``, so a hung resource cannot hold the process past the
+bound (uvicorn turns SIGTERM/SIGINT into the lifespan's shutdown).
 """
 
 from __future__ import annotations
@@ -44,12 +44,18 @@ async def _start_all(parts: list[Component], started: list[Component]) -> None:
 
 
 async def _stop_all(parts: list[Component], budget: float) -> None:
-    share = budget / max(1, len(parts))
+    """Stop in reverse start order within ``budget`` seconds in all: each stop may use what the earlier ones
+    left, so quick stops leave time for slow ones (flushing rooms, shutting Ray down)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget
     for part in reversed(parts):
+        left = max(0.1, deadline - loop.time())
         try:
-            await asyncio.wait_for(part.stop(), timeout=share)
+            await asyncio.wait_for(part.stop(), timeout=left)
         except TimeoutError:
-            log.error("stopping %s took longer than %.1f s; abandoning it", part.name, share)
+            log.error(
+                "stopping %s took longer than the %.1f s left of the shutdown bound; abandoning it", part.name, left
+            )
         except Exception:
             log.exception("stopping %s failed", part.name)
 
