@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from classroom import accounts_edge, components, health, openapi, rooms_live
+from classroom import accounts_edge, components, health, openapi, pages, rooms_live, runs, sessions
 from classroom.api import merge_methods
 from classroom.components import Component
 from classroom.http import EXCEPTION_HANDLERS
@@ -77,26 +77,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await _stop_all(started, float(settings.shutdown_seconds))
 
-    routes: list[BaseRoute] = [*health.routes(), *openapi.routes(), *accounts_edge.routes(settings)]
     database = parts[0]
     assert isinstance(database, components.Database)
     rooms = rooms_live.Rooms(settings, database.engine)
     parts.append(rooms)
-    routes += rooms_live.routes(rooms)
-    from classroom import runs  # the run pipeline: /api/runs, its stream, the dispatcher component
-
-    routes += runs.routes()
-    from classroom import sessions  # the control plane (hands, modes, follow-me) and analytics
-
-    routes += sessions.routes()
-    from classroom import pages  # the browser app's HTML pages and built assets (last: /assets is a mount)
-
-    routes += pages.routes()
+    routes: list[BaseRoute] = [
+        *health.routes(),
+        *openapi.routes(),
+        *accounts_edge.routes(settings),  # sign-in, classes, rooms, lessons, tokens
+        *rooms_live.routes(rooms),  # WS /collab/{room_id}
+        *runs.routes(),  # /api/runs and its stream
+        *sessions.routes(),  # the control plane (hands, modes, follow-me) and analytics
+        *pages.routes(),  # the browser app's pages and built assets (last: /assets is a mount)
+    ]
     app = Starlette(routes=merge_methods(routes), lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
     app.state.settings = settings
     app.state.components = parts
     app.state.database = database
     app.state.rooms = rooms.manager
+    # Each install adds its components after the ones it needs (they start in list order).
     accounts_edge.install(app, settings, parts)  # rate limiter, OIDC client, course import after the database
     runs.install(app, settings, parts)  # after Ray: owns the dispatcher and the slot actors
     sessions.install(app, settings, parts)  # after Ray: session shards and the analytics actor
