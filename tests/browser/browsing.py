@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
+
+# Test modules import these from here, never from ``conftest`` (a name every test folder has).
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@dataclass
+class Server:
+    """The real ``classroom serve`` the browser tests talk to."""
+
+    base_url: str
+    instructor: tuple[str, str]
+    log: Path | None = None
+
+    def log_tail(self) -> str:
+        return self.log.read_text()[-3000:] if self.log and self.log.exists() else ""
+
 
 # The editor's text without remote-cursor widgets (their name labels and word joiners are not code).
 _EDITOR_TEXT = """() => {

@@ -25,10 +25,9 @@ from typing import Any
 
 import httpx
 import pytest
+from browsing import ARTIFACTS, ROOT, Server
 
 CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 INSTRUCTOR = "teacher"
 PASSWORD = "correct-horse-battery"
 
@@ -44,16 +43,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     setattr(item, f"rep_{report.when}", report)
-
-
-@dataclass
-class Server:
-    base_url: str
-    instructor: tuple[str, str]
-    log: Path | None = None
-
-    def log_tail(self) -> str:
-        return self.log.read_text()[-3000:] if self.log and self.log.exists() else ""
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,17 @@ import re
 from typing import Any
 
 import pytest
-from browsing import editor_text, expect_editor_text, join, open_room, replace_code, sign_in, type_code
-from conftest import ARTIFACTS, Server
+from browsing import (
+    ARTIFACTS,
+    Server,
+    editor_text,
+    expect_editor_text,
+    join,
+    open_room,
+    replace_code,
+    sign_in,
+    type_code,
+)
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import ROOT
+from browsing import ROOT
 
 WEB = ROOT / "web"
 pytestmark = pytest.mark.node
