@@ -3,7 +3,8 @@
 Every limit is a fixed window: at most ``limit`` hits per ``window`` seconds for one key. :meth:`RateLimiter.hit`
 counts a hit and raises :class:`~classroom.errors.RateLimited` (429 with ``Retry-After``) when the key is over.
 
-Defaults (see :data:`LIMITS`): sign-in attempts 10 per 5 minutes per account+IP; joins 20 per 10 minutes per IP;
+Defaults (see :data:`LIMITS`): sign-in attempts 10 per 5 minutes per account+IP; joins
+``CLASSROOM_JOINS_PER_TEN_MINUTES`` (300) per 10 minutes per IP;
 runs ``CLASSROOM_RUNS_PER_MINUTE`` (30) per user per minute. Redis is used when ``CLASSROOM_REDIS_URL`` is set,
 memory otherwise (per process).
 """
@@ -30,7 +31,7 @@ class Limit:
 def limits(settings: Settings) -> dict[str, Limit]:
     return {
         "signin": Limit("signin", 10, 300, "sign-in attempts for this account from this address"),
-        "join": Limit("join", 20, 600, "class joins from this address"),
+        "join": Limit("join", settings.joins_per_ten_minutes, 600, "class joins from this address"),
         "runs": Limit("runs", settings.runs_per_minute, 60, "runs"),
     }
 

@@ -158,6 +158,12 @@ FIELDS: tuple[Field, ...] = (
     Field("RUN_MEMORY_MB", "256", "Default memory limit of a run, in MiB.", _positive),
     Field("RUN_OUTPUT_KB", "1024", "Default cap on a run's captured output, in KiB.", _positive),
     Field("RUNS_PER_MINUTE", "30", "Runs one user may submit per minute.", _positive),
+    Field(
+        "JOINS_PER_TEN_MINUTES",
+        "300",
+        "Class joins accepted from one address per 10 minutes (a whole school may share one address).",
+        _positive,
+    ),
     Field("ADMIN_TOKEN", "", "Bootstrap token with admin rights for operations scripts. Empty: disabled.", _text),
     Field("OIDC_DISCOVERY_URL", "", "OpenID Connect discovery URL for instructor sign-in. Empty: disabled.", _text),
     Field("OIDC_CLIENT_ID", "", "OIDC client id.", _text),
@@ -191,6 +197,7 @@ class Settings:
     run_memory_mb: int
     run_output_kb: int
     runs_per_minute: int
+    joins_per_ten_minutes: int
     admin_token: str = field(repr=False)
     oidc_discovery_url: str
     oidc_client_id: str
