@@ -159,11 +159,16 @@ async def create_room(request: Request, body: RoomIn) -> Created:
     user = await auth.require_user(request)
     access = await class_access(user, request.path_params["class_id"])
     access.require_instructor()
+    lesson = None
     if body.lesson is not None:
         course, _, slug = body.lesson.partition("/")
-        if await courses.get_lesson(course, slug) is None:
+        lesson = await courses.get_lesson(course, slug)
+        if lesson is None:
             raise BadRequest(f"lesson: no lesson {body.lesson!r} (expected course/slug)")
     room = await classes.create_room(access.klass, user, body.name, body.kind, body.members, body.lesson)
+    if lesson is not None and lesson.starter_files:
+        # A new room opens on the lesson's starter code (written into its document, so every client sees it).
+        await request.app.state.rooms.set_files(str(room.id), dict(lesson.starter_files), replace=True)
     await audit.record("room.created", actor=user.id, class_id=access.class_id, target=str(room.id), kind=body.kind)
     return Created(id=room.id)
 

@@ -60,7 +60,7 @@ async def test_class_lifecycle(client: httpx.AsyncClient, world: World) -> None:
 
 
 @pytest.mark.anyio
-async def test_rooms(client: httpx.AsyncClient, world: World) -> None:
+async def test_rooms(client: httpx.AsyncClient, world: World, app: Starlette) -> None:
     teacher = world.headers("instructor")
     url = f"/api/classes/{world.class1.id}/rooms"
     a, b, other = (str(world.users[k].id) for k in ("student_a", "student_b", "student_other"))
@@ -70,6 +70,8 @@ async def test_rooms(client: httpx.AsyncClient, world: World) -> None:
     assert pair.status_code == 201
     room = (await client.get(f"/api/rooms/{pair.json()['id']}", headers=world.headers("student_b"))).json()
     assert room["can_write"] is True and room["lesson"]["title"] == "Functions"
+    files = await app.state.rooms.files(pair.json()["id"])  # the room's document opens on the starter code
+    assert list(files) == ["main.py"] and "def area(width, height):" in files["main.py"]
     assert sorted(m["display_name"] for m in room["members"]) == ["Ann", "Ben"]
     for body, problem in [
         ({"name": "P", "kind": "pair", "members": [a]}, "2–3 students"),
