@@ -166,9 +166,10 @@ async def create_room(request: Request, body: RoomIn) -> Created:
         if lesson is None:
             raise BadRequest(f"lesson: no lesson {body.lesson!r} (expected course/slug)")
     room = await classes.create_room(access.klass, user, body.name, body.kind, body.members, body.lesson)
-    if lesson is not None and lesson.starter_files:
+    starter: dict[str, str] = lesson.starter_files if lesson is not None else {}  # type: ignore[assignment]
+    if starter:  # a JSON column read with load_json=True: a dict of file name -> text
         # A new room opens on the lesson's starter code (written into its document, so every client sees it).
-        await request.app.state.rooms.set_files(str(room.id), dict(lesson.starter_files), replace=True)
+        await request.app.state.rooms.set_files(str(room.id), starter, replace=True)
     await audit.record("room.created", actor=user.id, class_id=access.class_id, target=str(room.id), kind=body.kind)
     return Created(id=room.id)
 
