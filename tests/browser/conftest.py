@@ -45,7 +45,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     setattr(item, f"rep_{report.when}", report)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The real classroom server with one instructor account."""
     external = os.environ.get("CLASSROOM_BROWSER_BASE_URL")
@@ -138,7 +138,7 @@ class Api:
         self.client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def teacher(server: Server) -> Iterator[Api]:
     """The instructor's API session, signed in once (sign-ins are rate limited per account and address)."""
     api = Api(server.base_url)
@@ -165,7 +165,7 @@ class Classroom:
         return self.rooms[name]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def make_class(teacher: Api) -> Callable[[str], Classroom]:
     def make(name: str = "") -> Classroom:
         made = teacher.post("/api/classes", {"name": name or f"Python {secrets.token_hex(2)}"})
@@ -175,8 +175,10 @@ def make_class(teacher: Api) -> Callable[[str], Classroom]:
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped on purpose: Playwright's sync API keeps an event loop marked running on this thread until it
+    stops, which would break every async test collected after the browser tests."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (scripts/install-system.sh installs it)")
     from playwright.sync_api import sync_playwright

@@ -40,7 +40,10 @@ def test_two_students_see_each_others_text_and_named_cursor(
     pair: tuple[Any, Any, str], new_page: Any, server: Server
 ) -> None:
     ada, grace, room = pair
-    type_code(ada, "scores = [3, 7, 2, 8]\n")
+    # The room opens on the lesson's starter code, for both of them.
+    expect_editor_text(ada, "def total_even(numbers):")
+    expect_editor_text(grace, "def total_even(numbers):")
+    replace_code(ada, "scores = [3, 7, 2, 8]\n")
     expect_editor_text(grace, "scores = [3, 7, 2, 8]")
     type_code(grace, "for score in scores:\n    if score % 2 == 0:\n        print(score)\n")
     expect_editor_text(ada, "        print(score)")
