@@ -106,6 +106,9 @@ class Dispatcher:
         self._queued: dict[str, QueuedRun] = {}
         self._specs: dict[str, dict[str, Any]] = {}
         self._flights: dict[str, _Flight] = {}
+        # Hot-path runs whose row is still being inserted. Kept apart from ``_flights``: a run can end (and leave
+        # ``_flights``) before its insert commits, and its result must still wait for, and then see, the commit.
+        self._inserting: dict[str, asyncio.Future[bool]] = {}
         self._busy: dict[str, str] = {}  # slot -> run id
         self._slot_used: dict[str, int] = {}
         self._running_users: dict[str, int] = {}
@@ -167,21 +170,25 @@ class Dispatcher:
             return None
         token = f"{self.id}/{slot}/{uuid.uuid4().hex[:6]}"
         flight = _Flight(run, slot, token, 1, inserted=asyncio.get_running_loop().create_future())
+        assert flight.inserted is not None
+        self._inserting[run.id] = flight.inserted
         self._specs[run.id] = spec
         self._launch(flight)
         return token
 
     def confirm(self, run_id: str) -> None:
-        flight = self._flights.get(run_id)
-        if flight is not None and flight.inserted is not None and not flight.inserted.done():
-            flight.inserted.set_result(True)
+        """The hot-path run's row is committed: its result (even one that came first) may now be recorded."""
+        inserted = self._inserting.pop(run_id, None)
+        if inserted is not None and not inserted.done():
+            inserted.set_result(True)
 
     def abort(self, run_id: str) -> None:
         """The row of a fast-path run could not be written: stop the run; it was never accepted."""
+        inserted = self._inserting.pop(run_id, None)
+        if inserted is not None and not inserted.done():
+            inserted.set_result(False)
         flight = self._flights.get(run_id)
         if flight is not None:
-            if flight.inserted is not None and not flight.inserted.done():
-                flight.inserted.set_result(False)
             if flight.task is not None:
                 flight.task.cancel()
             self._release(flight)  # the task may be cancelled before it ever ran

@@ -118,6 +118,46 @@ async def test_the_hot_path_starts_before_the_row_is_written_and_records_after(d
     assert await Run.count().where(Run.id == uuid.UUID(lost_id)).run() == 0
 
 
+async def test_a_result_that_comes_before_the_insert_commits_is_recorded(dispatcher: Dispatcher) -> None:
+    """The hot path's race: the run ends (and leaves the dispatcher's flights) before its row is committed. The
+    result must wait for the commit and then be recorded, not wait forever (the run would sit ``running`` until
+    its lease expired and then run a second time)."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from actors.queue import QueuedRun
+    from classroom.tables import Run
+
+    user = await make_user("racer")
+    now = datetime.now(UTC)
+    spec = {"files": {"main.py": "print('first')"}, "entry": "main.py", "stdin": "", "args": [], "interactive": False}
+    run_id = str(uuid.uuid4())
+    for _ in range(100):
+        if dispatcher.fleet.ready():
+            break
+        await asyncio.sleep(0.1)
+    token = dispatcher.start_now(QueuedRun(run_id, user, None, None, 0, now), spec)
+    assert token is not None
+    for _ in range(400):  # a slow database: the slot answers before the insert below
+        if not dispatcher.is_local(run_id):
+            break
+        await asyncio.sleep(0.05)
+    assert not dispatcher.is_local(run_id)
+    row = Run(
+        id=uuid.UUID(run_id),
+        user=uuid.UUID(user),
+        files=spec["files"],
+        status="running",
+        slot=token,
+        attempts=1,
+        created_at=now,
+    )
+    await PiccoloRunQueue().insert(row)
+    dispatcher.confirm(run_id)
+    [done] = await wait_finished([run_id], within=10)
+    assert (done["verdict"], done["stdout"]) == ("ok", "first\n")
+
+
 async def test_runs_that_no_slot_can_run_fail_with_the_reason(sqlite_database: Any) -> None:
     d = Dispatcher(
         LocalFleet(1, {"backend": "no-such-backend"}), PiccoloRunQueue(), tick_seconds=0.1, stuck_seconds=0.3
