@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import struct
 import time
@@ -21,6 +22,8 @@ from execution.tracebacks import parse_python_error
 from execution.types import Chunk, Limits, OnChunk, RunResult, RunSpec, Stream, Verdict
 from execution.verdicts import decide_verdict, verdict_detail
 from execution.wire import deliver, encode_request
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from execution.docker_backend import DockerBackend
@@ -276,8 +279,30 @@ class DockerSandbox:
             with contextlib.suppress(Exception):
                 self._sock.close()
         if self._container is not None:
-            container = self._container
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(container.remove, force=True)
+            await _remove(self._container)
         if self._cgroup is not None:
             await asyncio.to_thread(self._cgroup.remove)
+
+
+REMOVE_ATTEMPTS = 6
+
+
+async def _remove(container: Any) -> None:
+    """Force-remove a container, retrying: under load dockerd can fail a kill ("did not receive an exit event",
+    seen with a SIGSTOPped program) or report a removal already in progress. Gone (404) counts as removed.
+    A container that still stands after the retries is logged; the next pool start reaps it."""
+    import docker.errors
+
+    delay = 0.1
+    for attempt in range(REMOVE_ATTEMPTS):
+        try:
+            await asyncio.to_thread(container.remove, force=True)
+            return
+        except docker.errors.NotFound:
+            return
+        except Exception as exc:
+            if attempt == REMOVE_ATTEMPTS - 1:
+                log.error("could not remove sandbox container %s: %s", getattr(container, "name", "?"), exc)
+                return
+            await asyncio.sleep(delay)
+            delay *= 2
