@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from classroom import tokens
+from classroom.access import ClassAccess, class_access
 from classroom.errors import Forbidden, Unauthenticated
 from classroom.settings import Settings
 from classroom.tables import ApiToken, User
@@ -198,3 +199,16 @@ def end_session(response: Response, settings: Settings) -> None:
 
 def client_ip(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client else "unknown"
+
+
+async def class_of_request(request: Request, *, instructor: bool = False) -> tuple[User, ClassAccess]:
+    """The signed-in user and their access to the class named by the path's ``class_id``.
+
+    Raises like :func:`require_user` and :func:`~classroom.access.class_access`; with ``instructor``, also
+    :class:`Forbidden` unless they teach it.
+    """
+    user = await require_user(request)
+    access = await class_access(user, request.path_params["class_id"])
+    if instructor:
+        access.require_instructor()
+    return user, access

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 from classroom import audit, auth, classes, courses, presence
-from classroom.access import class_access, parse_id, room_access
+from classroom.access import parse_id, room_access
 from classroom.api import endpoint
 from classroom.errors import BadRequest
 from classroom.schemas import (
@@ -72,8 +72,7 @@ async def create_class(request: Request, body: ClassIn) -> ClassCreated:
     errors=(404,),
 )
 async def get_class(request: Request) -> ClassOut:
-    user = await auth.require_user(request)
-    access = await class_access(user, request.path_params["class_id"])
+    user, access = await auth.class_of_request(request)
     klass = access.klass
     rooms = await classes.visible_rooms(access.class_id, user, access.is_instructor)
     lessons = await courses.latest_lessons(klass.course or default_course(request))
@@ -98,9 +97,7 @@ async def get_class(request: Request) -> ClassOut:
     errors=(404,),
 )
 async def rotate_join_code(request: Request) -> JoinCodeOut:
-    user = await auth.require_user(request)
-    access = await class_access(user, request.path_params["class_id"])
-    access.require_instructor()
+    user, access = await auth.class_of_request(request, instructor=True)
     code = await classes.rotate_join_code(access.klass)
     await audit.record("class.join_code_rotated", actor=user.id, class_id=access.class_id)
     return JoinCodeOut(join_code=code)
@@ -115,9 +112,7 @@ async def rotate_join_code(request: Request) -> JoinCodeOut:
     errors=(404,),
 )
 async def roster(request: Request) -> RosterOut:
-    user = await auth.require_user(request)
-    access = await class_access(user, request.path_params["class_id"])
-    access.require_instructor()
+    _, access = await auth.class_of_request(request, instructor=True)
     entries = await classes.roster(access.class_id)
     return RosterOut(
         members=[
@@ -136,9 +131,7 @@ async def roster(request: Request) -> RosterOut:
     errors=(404,),
 )
 async def remove_student(request: Request) -> RemovedOut:
-    user = await auth.require_user(request)
-    access = await class_access(user, request.path_params["class_id"])
-    access.require_instructor()
+    user, access = await auth.class_of_request(request, instructor=True)
     student = parse_id(request.path_params["user_id"], "student")
     closed = await classes.remove_student(access.klass, student)
     await audit.record("class.student_removed", actor=user.id, class_id=access.class_id, target=str(student))
@@ -156,9 +149,7 @@ async def remove_student(request: Request) -> RemovedOut:
     errors=(404,),
 )
 async def create_room(request: Request, body: RoomIn) -> Created:
-    user = await auth.require_user(request)
-    access = await class_access(user, request.path_params["class_id"])
-    access.require_instructor()
+    user, access = await auth.class_of_request(request, instructor=True)
     lesson = None
     if body.lesson is not None:
         course, _, slug = body.lesson.partition("/")

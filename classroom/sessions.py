@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute
 
 from actors.session_state import SessionConflict, SessionError, SessionInvalid, SessionNotFound
 from classroom import auth
-from classroom.access import ClassAccess, class_access, room_access
+from classroom.access import room_access
 from classroom.api import endpoint
 from classroom.components import Component
 from classroom.errors import BadRequest, ClassroomError, Conflict, Forbidden, NotFound, Unavailable
@@ -64,11 +64,6 @@ def _edge_error(exc: SessionError) -> ClassroomError:
     return Unavailable(exc.detail)
 
 
-async def _access(request: Request) -> tuple[Any, ClassAccess]:
-    user = await auth.require_user(request)
-    return user, await class_access(user, request.path_params["class_id"])
-
-
 @endpoint(
     "POST",
     "/api/classes/{class_id}/hand",
@@ -80,7 +75,7 @@ async def _access(request: Request) -> tuple[Any, ClassAccess]:
     errors=(400, 403, 404, 503),
 )
 async def raise_hand(request: Request, body: HandIn) -> Response:
-    user, access = await _access(request)
+    user, access = await auth.class_of_request(request)
     if access.role != "student":
         raise Forbidden("only students raise hands")
     if body.room_id is not None:
@@ -108,7 +103,7 @@ async def raise_hand(request: Request, body: HandIn) -> Response:
     errors=(404, 503),
 )
 async def lower_hand(request: Request) -> HandOut:
-    user, access = await _access(request)
+    user, access = await auth.class_of_request(request)
     return HandOut.model_validate(await call(request, access.class_id, "lower_hand", str(user.id)))
 
 
@@ -121,8 +116,7 @@ async def lower_hand(request: Request) -> HandOut:
     errors=(403, 404, 503),
 )
 async def list_hands(request: Request) -> HandsOut:
-    _, access = await _access(request)
-    access.require_instructor()
+    _, access = await auth.class_of_request(request, instructor=True)
     view = await call(request, access.class_id, "view")
     return HandsOut(hands=[HandOut.model_validate(h) for h in view["hands"]])
 
@@ -136,8 +130,7 @@ async def list_hands(request: Request) -> HandsOut:
     errors=(403, 404, 409, 503),
 )
 async def resolve_hand(request: Request) -> HandOut:
-    user, access = await _access(request)
-    access.require_instructor()
+    user, access = await auth.class_of_request(request, instructor=True)
     hand = await call(request, access.class_id, "resolve_hand", request.path_params["hand_id"], str(user.id))
     return HandOut.model_validate(hand)
 
@@ -172,8 +165,7 @@ async def set_mode(request: Request, body: ModeIn) -> SessionRoom:
     errors=(400, 403, 404, 409, 503),
 )
 async def set_follow(request: Request, body: FollowIn) -> ClassSessionOut:
-    user, access = await _access(request)
-    access.require_instructor()
+    user, access = await auth.class_of_request(request, instructor=True)
     room = None if body.room_id is None else str(body.room_id)
     view = await call(request, access.class_id, "set_follow", room, str(user.id))
     return _session_out(view, str(user.id), instructor=True)
@@ -188,7 +180,7 @@ async def set_follow(request: Request, body: FollowIn) -> ClassSessionOut:
     errors=(404, 503),
 )
 async def get_session(request: Request) -> ClassSessionOut:
-    user, access = await _access(request)
+    user, access = await auth.class_of_request(request)
     view = await call(request, access.class_id, "view")
     return _session_out(view, str(user.id), instructor=access.is_instructor)
 
@@ -218,8 +210,7 @@ def _session_out(view: dict[str, Any], user_id: str, *, instructor: bool) -> Cla
     errors=(403, 404, 503),
 )
 async def get_analytics(request: Request) -> AnalyticsOut:
-    _, access = await _access(request)
-    access.require_instructor()
+    _, access = await auth.class_of_request(request, instructor=True)
     return AnalyticsOut.of(await _plane(request).snapshot(str(access.class_id)))
 
 
