@@ -18,6 +18,7 @@ from execution.errors import SandboxError, SandboxStateError
 from execution.output import OutputCapture
 from execution.process import START_TIMEOUT
 from execution.runtime import BOX_WORKDIR
+from execution.single_use import SingleUse
 from execution.tracebacks import parse_python_error
 from execution.types import Chunk, Limits, OnChunk, RunResult, RunSpec, Stream, Verdict
 from execution.verdicts import decide_verdict, verdict_detail
@@ -32,28 +33,18 @@ _ACK = b"\x06"
 _STREAMS: dict[int, Stream] = {1: "stdout", 2: "stderr"}
 
 
-class DockerSandbox:
+class DockerSandbox(SingleUse):
     """A :class:`~execution.protocol.Sandbox` that is one container."""
 
     def __init__(self, backend: DockerBackend, limits: Limits, language: str) -> None:
+        super().__init__(limits)
         self.backend = backend
-        self.limits = limits
         self.language = language
-        self._state = "new"
         self._container: Any = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._sock: Any = None
-        self._stop = asyncio.Event()
-        self._reason: Verdict | None = None
         self._cgroup: Cgroup | None = None
-
-    async def __aenter__(self) -> DockerSandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def _frame(self) -> tuple[Stream, bytes] | None:
         assert self._reader is not None
@@ -155,21 +146,9 @@ class DockerSandbox:
             with contextlib.suppress(OSError):
                 w.write_eof()
 
-    def cancel(self) -> None:
-        self._stop_with(Verdict.CANCELLED)
-
-    def _stop_with(self, reason: Verdict) -> None:
-        if self._reason is None:
-            self._reason = reason
-        self._stop.set()
-
     async def run(self, spec: RunSpec, on_chunk: OnChunk | None = None) -> RunResult:
-        if self._state != "warm":
-            raise SandboxStateError(f"run() on a {self._state} sandbox")
-        if spec.limits != self.limits:
-            raise SandboxStateError("the spec's limits differ from the sandbox's")
+        self._begin_run(spec)
         assert self._writer is not None
-        self._state = "running"
         cap = OutputCapture(self.limits.output_bytes)
         cg = self._cgroup
         base = cg.usage() if cg is not None else None

@@ -21,6 +21,7 @@ from execution.cgroups import Cgroup
 from execution.errors import SandboxError, SandboxStateError
 from execution.output import OutputCapture
 from execution.runtime import BOX_WORKDIR, LAUNCHER_ENV, launcher_prefix, prlimit_args
+from execution.single_use import SingleUse
 from execution.tracebacks import parse_python_error
 from execution.types import Chunk, Limits, OnChunk, RunResult, RunSpec, Stream, Verdict
 from execution.verdicts import decide_verdict, verdict_detail
@@ -32,35 +33,21 @@ _ACK = b"\x06"
 _CPU_POLL = 0.1
 
 
-class ProcessSandbox:
+class ProcessSandbox(SingleUse):
     """A :class:`~execution.protocol.Sandbox` whose box is a process tree launched by ``box_argv``."""
 
     def __init__(self, backend: str, limits: Limits, box_argv: Callable[[list[int]], tuple[list[str], list[int]]]):
+        super().__init__(limits)
         self.backend = backend
-        self.limits = limits
         self._box_argv = box_argv
-        self._state = "new"
         self._cgroup: Cgroup | None = None
         self._proc: asyncio.subprocess.Process | None = None
-        self._stop = asyncio.Event()
-        self._reason: Verdict | None = None
         self._status_reader: asyncio.StreamReader | None = None
         self._status_transport: asyncio.BaseTransport | None = None
 
     @property
-    def state(self) -> str:
-        return self._state
-
-    @property
     def cgroup(self) -> Cgroup | None:
         return self._cgroup
-
-    async def __aenter__(self) -> ProcessSandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def start(self) -> None:
         if self._state != "new":
@@ -131,23 +118,11 @@ class ProcessSandbox:
         if proc is not None and proc.stdin is not None and not proc.stdin.is_closing():
             proc.stdin.close()
 
-    def cancel(self) -> None:
-        self._stop_with(Verdict.CANCELLED)
-
-    def _stop_with(self, reason: Verdict) -> None:
-        if self._reason is None:
-            self._reason = reason
-        self._stop.set()
-
     async def run(self, spec: RunSpec, on_chunk: OnChunk | None = None) -> RunResult:
-        if self._state != "warm":
-            raise SandboxStateError(f"run() on a {self._state} sandbox")
-        if spec.limits != self.limits:
-            raise SandboxStateError("the spec's limits differ from the sandbox's")
         proc, cg = self._proc, self._cgroup
+        self._begin_run(spec)
         assert proc is not None and proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         assert cg is not None
-        self._state = "running"
         cap = OutputCapture(self.limits.output_bytes)
         base = cg.usage()
         t0 = time.monotonic()
