@@ -12,7 +12,7 @@ import shutil
 
 from execution import cgroups, seccomp
 from execution.languages import get_language
-from execution.process import ProcessSandbox
+from execution.process import ProcessSandbox, host_unavailable_reason
 from execution.runtime import BOX_ENV, BOX_PACKAGES_DIR, BOX_STUB_DIR, BOX_WORKDIR, stub_dir
 from execution.types import Limits
 
@@ -44,13 +44,7 @@ class BwrapBackend:
     def unavailable_reason(self) -> tuple[str, str] | None:
         if shutil.which(BWRAP) is None:
             return "bubblewrap is not installed", "apt-get install bubblewrap (scripts/install-system.sh)"
-        if os.geteuid() != 0:
-            return "needs root to create cgroups and drop to the sandbox uid", "run the server as root"
-        try:
-            cgroups.check_usable()
-        except Exception as e:
-            return f"cgroups unusable: {e}", "mount cgroup v1 (memory,pids,cpu) or v2 at /sys/fs/cgroup"
-        return None
+        return host_unavailable_reason()
 
     def argv(self, limits: Limits, language: str, fds: list[int]) -> tuple[list[str], list[int]]:
         """(argv, fds to pass); ``fds[0]``, if given, is the status pipe for the in-box init."""

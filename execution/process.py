@@ -17,6 +17,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 
+from execution import cgroups
 from execution.cgroups import Cgroup
 from execution.errors import SandboxError, SandboxStateError
 from execution.output import OutputCapture
@@ -31,6 +32,18 @@ log = logging.getLogger(__name__)
 START_TIMEOUT = 10.0
 _ACK = b"\x06"
 _CPU_POLL = 0.1
+
+
+def host_unavailable_reason() -> tuple[str, str] | None:
+    """What a process-tree backend (bwrap, nsjail) needs of the host: root, to create the per-run cgroups and drop
+    to the sandbox uid, and usable cgroups. ``(reason, fix)`` or None."""
+    if os.geteuid() != 0:
+        return "needs root to create cgroups and drop to the sandbox uid", "run the server as root"
+    try:
+        cgroups.check_usable()
+    except Exception as e:
+        return f"cgroups unusable: {e}", "mount cgroup v1 (memory,pids,cpu) or v2 at /sys/fs/cgroup"
+    return None
 
 
 class ProcessSandbox(SingleUse):

@@ -23,7 +23,7 @@ import ray
 from ray.cluster_utils import Cluster
 
 from actors.cluster import SLOT_RESOURCE
-from actors.dispatcher import Dispatcher
+from actors.dispatcher import Dispatcher, NullEvents
 from actors.fleet import RayFleet
 from actors.queue import QueuedRun
 from classroom import db
@@ -31,18 +31,9 @@ from classroom.stores.run_queue import PiccoloRunQueue
 from classroom.tables import Run, User
 
 
-class Counter:
+class Counter(NullEvents):
     def __init__(self) -> None:
         self.count: dict[str, int] = {}
-
-    def started(self, run_id: str, attempt: int, slot: str) -> None:
-        pass
-
-    def output(self, run_id: str, chunks: list[list[str]]) -> None:
-        pass
-
-    def retry(self, run_id: str, attempt: int, reason: str) -> None:
-        pass
 
     def finished(self, run_id: str, result: dict[str, Any], run: Any) -> None:
         self.count[run_id] = self.count.get(run_id, 0) + 1

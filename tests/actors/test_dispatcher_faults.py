@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from runs_helpers import backend_or_skip, make_user, submit, wait_finished
 
-from actors.dispatcher import Dispatcher
+from actors.dispatcher import Dispatcher, NullEvents
 from actors.fleet import RayFleet
 from actors.queue import MAX_ATTEMPTS
 from classroom.stores.run_queue import PiccoloRunQueue
@@ -24,20 +24,11 @@ pytestmark = [pytest.mark.anyio, pytest.mark.ray, pytest.mark.sandbox, pytest.ma
 SLOT_ARGS: dict[str, Any] = {"warm": 2, "limits": {"wall_seconds": 10.0}}
 
 
-class Finished:
+class Finished(NullEvents):
     """Counts the final results each dispatcher reports, per run."""
 
     def __init__(self) -> None:
         self.count: collections.Counter[str] = collections.Counter()
-
-    def started(self, run_id: str, attempt: int, slot: str) -> None:
-        pass
-
-    def output(self, run_id: str, chunks: list[list[str]]) -> None:
-        pass
-
-    def retry(self, run_id: str, attempt: int, reason: str) -> None:
-        pass
 
     def finished(self, run_id: str, result: dict[str, Any], run: Any) -> None:
         self.count[run_id] += 1
