@@ -7,8 +7,10 @@ Contract:
   ``{"accepted": n, "duplicates": n, "rejected": [{"index": i, "reason": "..."}]}``. A run already recorded is a
   duplicate (batches may be resent). Events and the changed aggregate rows are written in one transaction
   before it returns; a database failure raises (the batch can be resent whole).
-- :meth:`Analytics.snapshot` answers a class's dashboard dict (:meth:`analytics.ClassAggregate.snapshot`);
-  an unknown class gives an empty snapshot.
+- :meth:`Analytics.snapshot` answers a class's dashboard dict (:meth:`analytics.ClassAggregate.snapshot`) with
+  the students' names; an unknown class gives an empty snapshot.
+- Only the class's students are counted (:meth:`~actors.analytics_store.AnalyticsStore.students`): an
+  instructor's runs (a demo, trying the exercise) are recorded as events but never aggregated.
 
 A class's aggregate loads from ``analytics_aggregates`` on first use, so a restarted actor continues where it
 stopped; at most ``max_classes`` stay in memory (least recently used leave; they are all persisted). One lock
@@ -60,6 +62,7 @@ class Analytics:
         self.clock = clock
         self.classes: OrderedDict[uuid.UUID, ClassAggregate] = OrderedDict()
         self.row_ids: dict[uuid.UUID, dict[RowKey, uuid.UUID]] = {}
+        self.students: dict[uuid.UUID, dict[uuid.UUID, str]] = {}  # per class, refreshed on an unknown user
         self._lock = asyncio.Lock()
 
     async def _aggregate(self, class_id: uuid.UUID) -> ClassAggregate:
@@ -117,6 +120,8 @@ class Analytics:
         for outcome in outcomes:
             if outcome.class_id is None or outcome.class_id not in classes:
                 continue  # a run outside any (existing) class has an event but no class aggregate
+            if not await self._is_student(outcome.class_id, outcome.user_id):
+                continue  # an instructor's (or a removed student's) run: an event, never a student's figure
             aggregate = await self._aggregate(outcome.class_id)
             touched.setdefault(outcome.class_id, set()).update(aggregate.apply(outcome))
         for class_id, keys in touched.items():
@@ -126,6 +131,14 @@ class Analytics:
             saved = await self.store.save_rows(class_id, [(ids.get(k), aggregate.row(k)) for k in ordered])
             ids.update(zip(ordered, saved, strict=True))
 
+    async def _is_student(self, class_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        known = self.students.get(class_id)
+        if known is None or user_id not in known:
+            known = self.students[class_id] = await self.store.students(class_id)  # a student who just joined
+            while len(self.students) > self.max_classes:
+                self.students.pop(next(iter(self.students)))
+        return user_id in known
+
     async def snapshot(self, class_id: str) -> dict[str, Any]:
         """The class's dashboard snapshot (empty for a class without outcomes)."""
         try:
@@ -134,7 +147,8 @@ class Analytics:
             return ClassAggregate(str(class_id)).snapshot(self.clock(), self.rule)
         async with self._lock:
             aggregate = await self._aggregate(cid)
-            return aggregate.snapshot(self.clock(), self.rule)
+            names = self.students[cid] = await self.store.students(cid)
+            return aggregate.snapshot(self.clock(), self.rule, {str(k): v for k, v in names.items()})
 
 
 class AnalyticsActor(Analytics):

@@ -33,6 +33,11 @@ class AnalyticsStore(Protocol):
         """The classes among ``class_ids`` that exist (outcomes may arrive after a class was deleted)."""
         ...
 
+    async def students(self, class_id: uuid.UUID) -> dict[uuid.UUID, str]:
+        """The class's students now (id -> display name): enrolled as students, not removed, and students by
+        account. Instructors and admins are never among them, so analytics never counts them."""
+        ...
+
     async def insert_events(self, outcomes: list[Outcome]) -> None:
         """One event per outcome; references to rows that no longer exist are stored as null, never an error."""
         ...

@@ -201,6 +201,11 @@ class Dispatcher:
         """Whether this dispatcher holds the run (queued in its memory or in flight)."""
         return run_id in self._queued or run_id in self._flights
 
+    def runs_here(self, run_id: str) -> bool:
+        """Whether this dispatcher claimed the run (in flight). A queued run may be in several replicas' memories
+        until one claims it from the shared queue."""
+        return run_id in self._flights
+
     async def cancel(self, run_id: str) -> bool:
         """Cancel a queued or running run; False if it already finished or runs under another dispatcher."""
         flight = self._flights.get(run_id)
@@ -267,7 +272,7 @@ class Dispatcher:
 
     async def _reconcile(self) -> None:
         try:
-            await self.fleet.reconcile()
+            await self.fleet.reconcile(self._busy.keys())
         except Exception:
             log.exception("dispatcher %s: reconciling slots failed", self.id)
         await self.queue.renew([f.token for f in self._flights.values()], self.lease_seconds)
@@ -373,8 +378,12 @@ class Dispatcher:
                 async with asyncio.timeout(self.run_timeout):
                     result = await self._stream(flight, spec)
             except TimeoutError:
+                reason = f"slot {flight.slot} gave no result within {self.run_timeout:g} s"
                 await self.fleet.cancel(flight.slot, run_id)
-                raise SlotFailure(f"slot {flight.slot} gave no result within {self.run_timeout:g} s") from None
+                # Whatever holds it (a wedged process, a stream Ray lost), the slot would hold the next run the
+                # same way: it leaves ready() until a new process passes its probe.
+                await self.fleet.restart(flight.slot, reason)
+                raise SlotFailure(reason) from None
         except SlotFailure as exc:
             self._release(flight)
             await self._retry_or_fail(flight, str(exc))
@@ -482,7 +491,10 @@ def outcome(run: QueuedRun | None, run_id: str, result: dict[str, Any]) -> dict[
         "user_id": run.user if run else None,
         "class_id": run.klass if run else None,
         "room_id": run.room if run else None,
-        "exercise": None,
+        "exercise": run.exercise if run else None,
+        "kind": run.kind if run else "run",
+        "graded": bool(run.graded or run.kind == "grade") if run else False,
+        "score": result.get("fraction"),
         "verdict": result.get("verdict"),
         "error_type": error.get("type"),
         "error_message": error.get("message"),

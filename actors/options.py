@@ -17,6 +17,8 @@ Why these options:
   database; ``max_task_retries=0`` because the client retries once itself (operations are repeat-safe).
 - ``analytics`` (:mod:`actors.analytics_actor`): one detached actor per deployment, ``num_cpus=0``;
   ``max_restarts=-1``: it reloads its aggregates from the database, and the dispatcher's handle stays valid.
+- ``session`` and ``analytics`` ask a sliver of ``classroom_edge``: they run on edge nodes only (see
+  :mod:`actors.cluster`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.cluster import SLOT_RESOURCE
+from actors.cluster import EDGE_RESOURCE, SLOT_RESOURCE
+
+# Session and analytics actors talk to the database: they stay on edge nodes (the web replicas' own Ray nodes, or
+# the single node of a one-machine install), never on sandbox workers, which may not reach the database.
+_ON_EDGE = {EDGE_RESOURCE: 0.001}
 
 # Names of the long-lived named actors other components look up (``ray.get_actor(NAME)``).
 ANALYTICS_ACTOR_NAME = "analytics"
@@ -52,11 +58,11 @@ ACTORS: dict[str, ActorKind] = {
     ),
     "session": ActorKind(
         "actors.session_actor:SessionShardActor",
-        {"num_cpus": 0, "lifetime": "detached", "max_restarts": 3, "max_task_retries": 0},
+        {"num_cpus": 0, "resources": _ON_EDGE, "lifetime": "detached", "max_restarts": 3, "max_task_retries": 0},
     ),
     "analytics": ActorKind(
         "actors.analytics_actor:AnalyticsActor",
-        {"num_cpus": 0, "lifetime": "detached", "max_restarts": -1, "max_task_retries": 0},
+        {"num_cpus": 0, "resources": _ON_EDGE, "lifetime": "detached", "max_restarts": -1, "max_task_retries": 0},
     ),
 }
 

@@ -26,6 +26,8 @@ from typing import Any, Protocol
 MAX_ATTEMPTS = 3
 # Whether stdin stays open is stored beside the files in the row's JSON, under a key that is never a file name.
 INTERACTIVE_KEY = "/interactive"
+# Limits a run asked to lower (``execution.Limits.lowered``) are stored the same way, under this key.
+LIMITS_KEY = "/limits"
 
 
 @dataclass
@@ -39,6 +41,9 @@ class QueuedRun:
     priority: int
     created_at: datetime
     attempts: int = 0
+    kind: str = "run"  # "grade": a check of a lesson's hidden tests
+    exercise: str | None = None  # "course/slug" of the room's lesson
+    graded: bool = False  # the exercise has hidden tests (then only a check can solve it)
 
 
 def internal_error(reason: str) -> dict[str, Any]:
@@ -57,7 +62,9 @@ class RunQueue(Protocol):
 
     async def load_spec(self, run_id: str) -> dict[str, Any] | None:
         """The program of a run as the slot takes it: ``files`` (without :data:`INTERACTIVE_KEY`), ``entry``,
-        ``stdin``, ``args`` and ``interactive``; None when the run is gone."""
+        ``stdin``, ``args``, ``interactive`` and, when the run asked to lower them, ``limits`` (from
+        :data:`LIMITS_KEY`); for a check ``grade``: ``{"tests": [{name, code, points, message}]}`` (the lesson
+        version's hidden tests, read here so they are never copied into the row); None when the run is gone."""
         ...
 
     async def claim(self, run_id: str, token: str, lease_seconds: float) -> int | None:

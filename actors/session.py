@@ -25,6 +25,7 @@ leaves the cache as the database is.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import logging
 import time
@@ -50,6 +51,19 @@ SESSION_SHARDS = 4
 IDLE_SECONDS = 600.0
 REFRESH_SECONDS = 5.0  # roster and rooms are written elsewhere (joins, room creation): re-read at most this often
 MAX_NOTE = 500
+# What invoke() may run: the shard's public operations (never its internals).
+INVOKABLE = ("view", "refresh", "raise_hand", "lower_hand", "resolve_hand", "set_mode", "set_follow")
+
+
+# The events of the call in progress (see SessionShard.invoke): a context variable, so concurrent calls of one
+# shard (each its own task, in Ray as in-process) collect their own.
+_events: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar("session_events", default=None)
+
+
+def _emit(event: dict[str, Any]) -> None:
+    found = _events.get()
+    if found is not None:
+        found.append(event)
 
 
 def shard_of(class_id: str, shards: int = SESSION_SHARDS) -> int:
@@ -107,6 +121,19 @@ class SessionShard:
         self.last_call = self.clock()
         return self._locks.setdefault(class_id, asyncio.Lock())
 
+    async def invoke(self, class_id: str, method: str, *args: Any) -> dict[str, Any]:
+        """Run ``method(class_id, *args)`` and return ``{"result": ..., "events": [...]}``: what changed, as class
+        events (``hand``, ``room``, ``follow``) for the edge to fan out. A call that changes nothing has none."""
+        if method not in INVOKABLE:
+            raise SessionInvalid(f"method: expected one of {', '.join(INVOKABLE)}")
+        events: list[dict[str, Any]] = []
+        token = _events.set(events)
+        try:
+            result = await getattr(self, method)(class_id, *args)
+        finally:
+            _events.reset(token)
+        return {"result": result, "events": events}
+
     async def view(self, class_id: str) -> dict[str, Any]:
         """Roster, rooms with modes and members, the open hands (oldest first), the followed room, ``version``."""
         cid = _uuid(class_id, "class")
@@ -120,11 +147,24 @@ class SessionShard:
             if cid in self.sessions:
                 await self._session(cid, fresh=True)
 
-    async def raise_hand(self, class_id: str, user_id: str, room_id: str | None, note: str) -> dict[str, Any]:
-        """Queue the user's hand; ``{"hand": ..., "created": False}`` when their hand is already up."""
+    async def raise_hand(
+        self,
+        class_id: str,
+        user_id: str,
+        room_id: str | None,
+        note: str,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> dict[str, Any]:
+        """Queue the user's hand (with where their cursor is: ``file`` and 1-based ``line``, both optional);
+        ``{"hand": ..., "created": False}`` when their hand is already up."""
         cid, uid = _uuid(class_id, "class"), _uuid(user_id, "user")
         if len(note) > MAX_NOTE:
             raise SessionInvalid(f"note: expected at most {MAX_NOTE} characters")
+        if file is not None and not 0 < len(file) <= 255:
+            raise SessionInvalid("file: expected 1-255 characters")
+        if line is not None and not 0 < line <= 1_000_000:
+            raise SessionInvalid("line: expected a line number from 1")
         async with self._lock(cid):
             session = await self._session(cid)
             if uid not in session.roster or (room_id is not None and room_id not in session.rooms):
@@ -137,10 +177,11 @@ class SessionShard:
             existing = session.hand_of(uid)
             if existing is not None:
                 return {"hand": existing.view(), "created": False}
-            hand = Hand(str(uuid.uuid4()), uid, rid, note.strip(), _now())
+            hand = Hand(str(uuid.uuid4()), uid, rid, note.strip(), _now(), file=file, line=line)
             await self.store.insert_hand(cid, hand)
             session.hands.append(hand)
             session.changed()
+            _emit({"type": "hand", "hand": hand.view()})
             return {"hand": hand.view(), "created": True}
 
     async def lower_hand(self, class_id: str, user_id: str) -> dict[str, Any]:
@@ -175,6 +216,7 @@ class SessionShard:
             raise
         session.hands.remove(hand)
         session.changed()
+        _emit({"type": "hand", "hand": hand.view()})
         return hand.view()
 
     async def set_mode(self, class_id: str, room_id: str, mode: str, by: str) -> dict[str, Any]:
@@ -194,7 +236,9 @@ class SessionShard:
                 if mode != "demo" and session.follow is not None and session.follow.room_id == rid:
                     await self.store.audit(cid, who, FOLLOW_ACTION, None, reason="room left demo mode")
                     session.follow = None
+                    _emit({"type": "follow", "room_id": None, "by": who})
                 session.changed()
+                _emit({"type": "room", "room": room.view()})
             return room.view()
 
     async def set_follow(self, class_id: str, room_id: str | None, by: str) -> dict[str, Any]:
@@ -214,6 +258,7 @@ class SessionShard:
                 await self.store.audit(cid, who, FOLLOW_ACTION, rid)
                 session.follow = None if rid is None else Follow(rid, who, _now())
                 session.changed()
+                _emit({"type": "follow", "room_id": rid, "by": who})
             return session.view()
 
     def reap(self) -> list[str]:

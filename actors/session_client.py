@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 class SessionPlane(Protocol):
     async def call(self, class_id: str, method: str, *args: Any) -> Any: ...
 
+    async def warm(self, class_id: str) -> None: ...
+
 
 class LocalSessions:
     """Every class in one in-process :class:`SessionShard` (one web process, no Ray)."""
@@ -42,6 +44,9 @@ class LocalSessions:
     async def call(self, class_id: str, method: str, *args: Any) -> Any:
         self.shard.reap()  # no timer in-process: evicting on use keeps memory bounded all the same
         return await getattr(self.shard, method)(class_id, *args)
+
+    async def warm(self, class_id: str) -> None:
+        """Nothing to start in-process."""
 
 
 def shard_name(index: int) -> str:
@@ -83,6 +88,13 @@ class RaySessions:
             )
             self._handles[index] = found
         return found
+
+    async def warm(self, class_id: str) -> None:
+        """Get or create the class's shard without calling it, so its first real call (a raised hand) does not wait
+        for a Ray worker process to start: under load that took longer than the 5 s a page may wait."""
+        index = shard_of(class_id, self.shards)
+        if index not in self._handles:
+            await asyncio.to_thread(self.handle, index)
 
     async def call(self, class_id: str, method: str, *args: Any) -> Any:
         from ray.exceptions import RayActorError, RayTaskError

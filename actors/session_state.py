@@ -76,6 +76,8 @@ class Hand:
     created_at: datetime
     resolved_at: datetime | None = None
     resolved_by: str | None = None
+    file: str | None = None  # where the student's cursor was: the file and 1-based line
+    line: int | None = None
 
     def view(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,8 @@ class Hand:
             "user_id": self.user_id,
             "room_id": self.room_id,
             "note": self.note,
+            "file": self.file,
+            "line": self.line,
             "created_at": self.created_at.isoformat(),
             "resolved_at": None if self.resolved_at is None else self.resolved_at.isoformat(),
             "resolved_by": self.resolved_by,

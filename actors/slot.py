@@ -25,7 +25,18 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
-from execution import Chunk, ExecutionError, Limits, RunResult, RunSpec, Sandbox, WarmPool, create_pool
+from execution import (
+    Chunk,
+    ExecutionError,
+    GradeSpec,
+    HiddenTest,
+    Limits,
+    RunResult,
+    RunSpec,
+    Sandbox,
+    WarmPool,
+    create_pool,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +58,26 @@ def result_dict(result: RunResult) -> dict[str, Any]:
         "stderr_truncated": result.stderr_truncated,
         "error": None if error is None else {"type": error.type, "message": error.message, "line": error.line},
         "detail": result.detail,
+        **grade_dict(result),
     }
 
 
+def grade_dict(result: RunResult) -> dict[str, Any]:
+    """A check's report as plain data: ``grade`` {loaded, error, tests: [...]} and ``fraction`` of the points
+    earned (0 when no report came out: a limit stopped the grading). Empty for a plain run."""
+    report = result.grade
+    if report is None:
+        return {}
+    tests = [{"name": t.name, "passed": t.passed, "message": t.message, "points": t.points} for t in report.tests]
+    grade = {"loaded": report.loaded, "error": report.error, "tests": tests}
+    return {"grade": grade, "fraction": report.score_fraction}
+
+
 def build_spec(spec: dict[str, Any], limits: Limits) -> RunSpec:
+    """The sandbox's run spec; ``spec["limits"]`` (optional) may only lower the slot's ``limits``."""
+    asked = spec.get("limits")
+    if isinstance(asked, dict):
+        limits = limits.lowered(asked)
     return RunSpec(
         files=dict(spec["files"]),
         entry=str(spec.get("entry") or "main.py"),
@@ -58,7 +85,19 @@ def build_spec(spec: dict[str, Any], limits: Limits) -> RunSpec:
         args=tuple(str(a) for a in spec.get("args") or ()),
         limits=limits,
         stdin_open=bool(spec.get("interactive", False)),
+        grade=_grade(spec.get("grade"), limits),
     )
+
+
+def _grade(grade: dict[str, Any] | None, limits: Limits) -> GradeSpec | None:
+    if grade is None:
+        return None
+    tests = tuple(
+        HiddenTest(str(t["name"]), str(t["code"]), float(t.get("points", 1)), str(t.get("message", "")))
+        for t in grade.get("tests") or ()
+    )
+    # Each question to the program gets a share of the run's wall time, at least one second.
+    return GradeSpec(tests, call_seconds=max(1.0, min(3.0, limits.wall_seconds / (len(tests) + 2))))
 
 
 class ExecutionSlot:
@@ -213,6 +252,11 @@ class ExecutionSlot:
         return True
 
     async def close(self) -> None:
+        """Close the warm pool: every sandbox of this slot is destroyed (containers and cgroup folders removed)."""
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()  # a pool still starting closes itself on cancellation
+            with contextlib.suppress(BaseException):
+                await self._starting
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

@@ -5,21 +5,43 @@
 program to program (quoted names, numbers, memory addresses, file paths) with placeholders and keep the words
 that describe the mistake. They are deliberately few and ordered: addresses before numbers (``0x7f..`` would
 otherwise become ``<n>x<n>``), quoted text before bare numbers (a quoted ``'3'`` is a value, not a count).
+
+What is quoted but *is* the mistake stays: punctuation (``SyntaxError: expected ':'``, ``'(' was never closed``),
+built-in type names (``unsupported operand type(s) for +: 'int' and 'str'`` is another mistake than ``'list' and
+'int'``) and keywords (``'return' outside function``). Names the student chose become ``<name>``.
 """
 
 from __future__ import annotations
 
+import keyword
 import re
+from collections.abc import Callable
 
 MAX_MESSAGE = 200  # a normalised message longer than this is cut: keys must fit AnalyticsEvent.error_key (300)
 MAX_TYPE = 80
 
-_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+KEPT_WORDS = frozenset(
+    {
+        *("int", "float", "complex", "str", "bytes", "bool", "list", "tuple", "dict", "set", "frozenset", "range"),
+        *("NoneType", "function", "builtin_function_or_method", "method", "module", "type", "object"),
+        *keyword.kwlist,
+    }
+)
+
+
+def _quoted(match: re.Match[str]) -> str:
+    """A quoted part stays when it is punctuation, a built-in type name or a keyword; otherwise ``<name>``."""
+    inner = match.group(0)[1:-1]
+    return match.group(0) if inner in KEPT_WORDS or not re.search(r"\w", inner) else "<name>"
+
+
+_Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
+_RULES: tuple[_Rule, ...] = (
     (re.compile(r"0x[0-9a-fA-F]+"), "<addr>"),
     (re.compile(r"""(?:/[\w.\-]+)+\.py"""), "<path>"),
     # Python quotes names with single quotes, and with double quotes when the text itself holds a quote.
-    (re.compile(r"'(?:[^'\\]|\\.)*'"), "<name>"),
-    (re.compile(r'"(?:[^"\\]|\\.)*"'), "<name>"),
+    (re.compile(r"'(?:[^'\\]|\\.)*'"), _quoted),
+    (re.compile(r'"(?:[^"\\]|\\.)*"'), _quoted),
     (re.compile(r"(?<![\w<])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w>])"), "<n>"),
     (re.compile(r"\s+"), " "),
 )

@@ -7,7 +7,16 @@ parsed is rejected with a reason, never half-counted.
 Fields: ``run_id``, ``user_id``, ``class_id`` (may be None: a run outside any class), ``room_id`` (may be None),
 ``exercise`` (may be None), ``verdict`` (one of :data:`VERDICTS`), ``error_type``, ``error_message``,
 ``error_line``, ``wall_ms``, ``finished_at`` (ISO 8601; naive times are taken as UTC) and, optionally,
-``passed`` (bool: the exercise's own tests passed). Without ``passed``, a run passes when its verdict is ``ok``.
+``kind`` (``run`` or ``grade``: a check of the exercise's hidden tests; default ``run``), ``graded`` (bool: the
+exercise has hidden tests; default false), ``score`` (a check's fraction of the points, 0..1) and ``passed``.
+
+When is an exercise **solved** (``passed``, unless given explicitly)?
+
+- A check solves it when it earned every point (all hidden tests passed); a check that did not is a failure.
+- On an exercise *with* hidden tests a plain run never solves it: one ``print('hi')`` that ran is not a solution.
+  A run that ended in an error is a failure; one that ended normally is neither (it ends a failure streak).
+- On an exercise *without* hidden tests (and for runs outside any lesson) a run that ended normally solves it:
+  that is all there is to go by.
 
 Also accepted, because the dispatcher's first draft sends them: ``user``/``klass``/``room`` for the ids,
 ``error: {type, message, line}`` for the three error fields and ``finished_at`` as seconds since the epoch.
@@ -27,6 +36,8 @@ VERDICTS = ("ok", "runtime_error", "time_limit", "memory_limit", "output_limit",
 # Not the student's doing: recorded as events but counted neither as an attempt nor as a failure.
 NOT_ATTEMPTS = frozenset({"cancelled", "internal_error"})
 MAX_EXERCISE = 200
+KINDS = ("run", "grade")
+FULL = 1 - 1e-9  # a check's score at or above this earned every point
 
 
 class OutcomeError(ValueError):
@@ -47,6 +58,16 @@ class Outcome:
     error_line: int | None
     wall_ms: int | None
     finished_at: datetime
+    kind: str = "run"
+    graded: bool = False
+    score: float | None = None
+
+    @property
+    def failed(self) -> bool:
+        """A failing attempt: the program ended in an error, or a check did not earn every point."""
+        if self.verdict != "ok":
+            return True
+        return self.kind == "grade" and (self.score is None or self.score < FULL)
 
     @property
     def counts(self) -> bool:
@@ -134,6 +155,20 @@ def parse_outcome(data: Mapping[str, Any]) -> Outcome:
     passed = data.get("passed")
     if passed is not None and not isinstance(passed, bool):
         raise OutcomeError(f"passed: expected true or false, got {passed!r}")
+    kind = data.get("kind") or "run"
+    if kind not in KINDS:
+        raise OutcomeError(f"kind: expected run or grade, got {kind!r}")
+    graded = data.get("graded", False) or kind == "grade"
+    if not isinstance(graded, bool):
+        raise OutcomeError(f"graded: expected true or false, got {graded!r}")
+    score = data.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1):
+        raise OutcomeError(f"score: expected a fraction from 0 to 1, got {score!r}")
+    if passed is None:
+        if kind == "grade":
+            passed = verdict == "ok" and score is not None and score >= FULL
+        else:
+            passed = verdict == "ok" and not graded
     run_id, user_id = _uuid(data, "run_id"), _uuid(data, "user_id")
     assert run_id is not None and user_id is not None  # required ids raise instead of returning None
     return Outcome(
@@ -143,10 +178,13 @@ def parse_outcome(data: Mapping[str, Any]) -> Outcome:
         room_id=_uuid(data, "room_id", optional=True),
         exercise=_text(data, "exercise", MAX_EXERCISE),
         verdict=str(verdict),
-        passed=(verdict == "ok") if passed is None else passed,
+        passed=passed,
         error_type=_text(data, "error_type", 120),
         error_message=_text(data, "error_message", 2000),
         error_line=_int(data, "error_line"),
         wall_ms=_int(data, "wall_ms"),
         finished_at=_time(data),
+        kind=str(kind),
+        graded=graded,
+        score=None if score is None else float(score),
     )

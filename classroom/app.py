@@ -16,10 +16,30 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from classroom import accounts_edge, components, health, openapi, pages, rooms_live, runs, sessions
+from classroom import components, dashboard, grading, health, metrics, openapi, pages
+from classroom.accounts import oidc
+from classroom.accounts import routes as accounts
 from classroom.api import merge_methods
+from classroom.auth import service as auth
+from classroom.classes import routes as classes
 from classroom.components import Component
+from classroom.console import routes as console
+from classroom.console import service as console_service
+from classroom.courses import routes as courses
+from classroom.courses import service as course_import
+from classroom.demos import routes as demos
 from classroom.http import EXCEPTION_HANDLERS
+from classroom.judge0 import callbacks as judge0_callbacks
+from classroom.judge0 import routes as judge0
+from classroom.piston import routes as piston
+from classroom.presence import fanout
+from classroom.rooms import routes as rooms
+from classroom.rooms.service import Rooms
+from classroom.runs import live as run_live
+from classroom.runs import routes as runs
+from classroom.runs import service as run_service
+from classroom.sessions import routes as sessions
+from classroom.sessions import service as control_plane
 from classroom.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -31,7 +51,10 @@ def build_components(settings: Settings) -> list[Component]:
         found.append(components.Redis(settings.redis_url))
     if settings.start_ray:
         found.append(components.Ray(settings))
-    found.append(components.Sandbox(settings))
+    if settings.execution == "local":
+        # With CLASSROOM_EXECUTION=cluster the sandboxes live on worker nodes (each self-tests before it offers
+        # slots): this edge needs no sandbox of its own, and the Ray component's readiness counts the cluster's.
+        found.append(components.Sandbox(settings))
     return found
 
 
@@ -79,24 +102,53 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     database = parts[0]
     assert isinstance(database, components.Database)
-    rooms = rooms_live.Rooms(settings, database.engine)
-    parts.append(rooms)
+    live_rooms = Rooms(settings, database.engine)
+    parts.append(live_rooms)
+    # The route table, feature by feature. Its order is also the order of /openapi.json (see openapi.build_schema).
     routes: list[BaseRoute] = [
+        *oidc.routes(),  # sign-in with an identity provider
+        *classes.routes(),  # classes, rosters, rooms
+        *courses.routes(),  # lessons
+        *accounts.routes(),  # join, sign-in, tokens
         *health.routes(),
+        *metrics.routes(),  # Prometheus text format: admin token, or loopback only
         *openapi.routes(),
-        *accounts_edge.routes(settings),  # sign-in, classes, rooms, lessons, tokens
-        *rooms_live.routes(rooms),  # WS /collab/{room_id}
+        *rooms.routes(live_rooms),  # WS /collab/{room_id}
+        *demos.routes(),  # fork a demo into your room, or for everyone
         *runs.routes(),  # /api/runs and its stream
+        *run_live.routes(),  # WS /api/rooms/{room_id}/live: the room's runs, pushed
+        *grading.routes(),  # checks, the gradebook, my grades
+        *dashboard.routes(),  # the instructor's live dashboard
         *sessions.routes(),  # the control plane (hands, modes, follow-me) and analytics
-        *pages.routes(),  # the browser app's pages and built assets (last: /assets is a mount)
+        *console.routes(),  # WS /api/classes/{id}/events: the class channel (snapshot, then events)
+        *judge0.routes(),  # /judge0: the Judge0 CE API over the run service
+        *piston.routes(),  # /piston: the Piston v2 API over the run service
+        # the browser app's pages and built assets (last: /assets is a mount)
+        *pages.routes(source_maps=settings.source_maps),
     ]
     app = Starlette(routes=merge_methods(routes), lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
     app.state.settings = settings
     app.state.components = parts
     app.state.database = database
-    app.state.rooms = rooms.manager
+    app.state.rooms = live_rooms.manager
+    app.state.openapi = openapi.build_schema(routes)
+    app.state.metrics = metrics.Metrics()
+
+    async def room_gauges() -> dict[str, float]:
+        found = live_rooms.manager.stats()
+        return {**found, "collab_messages": found.pop("messages")}
+
+    app.state.metrics.add_source(room_gauges)
     # Each install adds its components after the ones it needs (they start in list order).
-    accounts_edge.install(app, settings, parts)  # rate limiter, OIDC client, course import after the database
-    runs.install(app, settings, parts)  # after Ray: owns the dispatcher and the slot actors
-    sessions.install(app, settings, parts)  # after Ray: session shards and the analytics actor
+    redis = next((p for p in parts if isinstance(p, components.Redis)), None)
+    auth.install(app, settings, None if redis is None else redis.client)  # rate limiter, revocations
+    oidc.install(app, settings)
+    course_import.install(app, settings, parts)  # the course import, right after the database
+    fanout.install(parts)  # with Redis: a removal closes the student's sockets on every replica
+    runs_at = run_service.install(app, settings, parts)  # after Ray: owns the dispatcher and the slot actors
+    judge0_callbacks.install(app, settings, parts)  # after runs: signed callbacks hook its finished runs
+    control_plane.install(app, settings, parts)  # after Ray: session shards and the analytics actor
+    # The class event bus before the rooms, the console right after them (it reads their documents).
+    events = console_service.install(app, parts, control_plane.stuck_of(app), control_plane.warm_of(app))
+    runs_at.events = events  # run outcomes reach the class's pages
     return app

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 
-from classroom import cli_accounts
-from classroom.errors import ClassroomError, SettingsError
+from classroom.accounts import cli as accounts_cli
+from classroom.courses import cli as courses_cli
+from classroom.errors import ClassroomError
+from classroom.sandboxes import cli as sandboxes_cli
 from classroom.settings import Settings, load_settings
 
 EXIT_USAGE = 2
@@ -25,7 +25,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from classroom.app import create_app
+    from classroom.auth.redaction import install_redaction
 
+    install_redaction()  # before any line is logged: socket tokens travel in URLs, which access logs print
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         create_app(settings),
@@ -79,30 +81,6 @@ def _doctor(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if doctor.healthy(findings) else 1
 
 
-def _create_instructor(settings: Settings, args: argparse.Namespace) -> int:
-    from classroom import accounts
-    from classroom.passwords import MIN_LENGTH
-
-    password = args.password or os.environ.get("CLASSROOM_INSTRUCTOR_PASSWORD") or ""
-    if not password and sys.stdin.isatty():
-        password = getpass.getpass(f"password for {args.username} (at least {MIN_LENGTH} characters): ")
-    if len(password) < MIN_LENGTH:
-        raise SettingsError(f"--password: expected at least {MIN_LENGTH} characters")
-
-    async def work() -> None:
-        user = await accounts.create_password_user(
-            username=args.username,
-            display_name=args.name or args.username,
-            password=password,
-            role="admin" if args.admin else "instructor",
-            exist_ok=args.exist_ok,
-        )
-        print(f"{user.role} {args.username} ready (id {user.id})")
-
-    asyncio.run(_with_database(settings, work))
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="classroom", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -111,21 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="report what this machine can do and how to fix what is missing").set_defaults(
         func=_doctor
     )
-    admin = sub.add_parser("admin", help="account administration").add_subparsers(
-        dest="admin", required=True, metavar="ACTION"
-    )
-    create = admin.add_parser("create-instructor", help="create an instructor (or admin) with a local password")
-    create.add_argument("username")
-    create.add_argument("--name", help="display name (default: the username)")
-    create.add_argument("--password", help="password (default: $CLASSROOM_INSTRUCTOR_PASSWORD or a prompt)")
-    create.add_argument("--admin", action="store_true", help="make an admin instead of an instructor")
-    create.add_argument("--exist-ok", action="store_true", help="succeed without change if the user exists")
-    create.set_defaults(func=_create_instructor)
-    from classroom import cli_sandbox, worker
-
-    worker.add_parser(sub)
-    cli_sandbox.add_parser(sub)
-    cli_accounts.add_commands(sub, admin, _with_database)  # course import; admin create-token, disable, enable
+    accounts_cli.add_commands(sub, _with_database)  # admin create-instructor, create-token, disable, enable
+    sandboxes_cli.add_commands(sub)  # worker; sandbox build-image, self-test
+    courses_cli.add_commands(sub, _with_database)  # course import
     return parser
 
 

@@ -94,7 +94,11 @@ class Redis:
 
 
 class Ray:
-    """The Ray connection: a local Ray started in this process, or an existing cluster joined."""
+    """The Ray connection: a local Ray started in this process, or an existing cluster joined.
+
+    Ready when Ray answers and some node offers a ``sandbox_slot`` (with ``CLASSROOM_EXECUTION=cluster`` those
+    are the worker nodes', whose ``classroom worker`` self-tested their sandbox before offering them).
+    """
 
     name = "ray"
     required = True
@@ -112,6 +116,7 @@ class Ray:
                 self.settings.ray_address,
                 self.settings.ray_namespace,
                 slots=self.settings.sandbox_slots,
+                edge=self.settings.execution == "cluster",
             )
         except Exception as exc:
             # The web edge still serves rooms without Ray; runs will answer 503 and /readyz says why.
@@ -155,6 +160,7 @@ class Sandbox:
 
     def __init__(self, settings: Settings) -> None:
         self.choice = settings.sandbox_backend
+        self.data_dir = settings.data_dir  # guarded by the self-test's canaries: no box may see it
         self.task: asyncio.Task[None] | None = None
         self.health = Health(False, "confinement self-test running")
 
@@ -166,7 +172,7 @@ class Sandbox:
 
         try:
             backend = await execution.resolve_backend(self.choice)
-            report = await execution.self_test(backend)
+            report = await execution.self_test(backend, guard=(self.data_dir,))
         except Exception as exc:
             self.health = Health(False, f"{type(exc).__name__}: {exc}")
             return

@@ -123,7 +123,7 @@ def ray(settings: Settings) -> Finding:
                 "ray",
                 False,
                 f"cluster {settings.ray_address} unreachable: {problem}",
-                "start the head with `ray start --head` or fix CLASSROOM_RAY_ADDRESS",
+                "start the head with `classroom head` (port 6379) or fix CLASSROOM_RAY_ADDRESS",
             )
         return Finding("ray", True, f"{ray_module.__version__}, joins {settings.ray_address}")
     return Finding(

@@ -75,3 +75,9 @@ class Unavailable(ClassroomError):
     status = 503
     close_code = 1013
     code = "unavailable"
+
+
+def close_reason(text: str) -> str:
+    """``text`` cut to what a WebSocket close frame carries (123 bytes of UTF-8), on a character boundary: a longer
+    reason makes the close itself fail, and the socket drops with no code at all."""
+    return text.encode()[:123].decode(errors="ignore")

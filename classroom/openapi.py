@@ -1,8 +1,10 @@
-"""``GET /openapi.json`` built from the :data:`classroom.api.ENDPOINTS` declarations, and a readable docs page."""
+"""``GET /openapi.json`` built from the app's route table and the :func:`classroom.api.endpoint` declarations, and a
+readable docs page."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -11,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import classroom
-from classroom.api import ENDPOINTS, Endpoint
+from classroom.api import DECLARED, Endpoint
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -25,6 +27,7 @@ REASONS = {
     404: "Not found",
     409: "Conflict",
     413: "Body too large",
+    422: "Unprocessable (Judge0: the fields' errors)",
     429: "Too many requests",
     503: "Unavailable",
 }
@@ -53,10 +56,11 @@ def _operation(ep: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
     ]
     if params:
         op["parameters"] = params
-    if ep.body is not None:
+    body = ep.body or ep.doc_body
+    if body is not None:
         op["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _collect(ep.body, components)}},
+            "content": {"application/json": {"schema": _collect(body, components)}},
         }
     ok: dict[str, Any] = {"description": "OK"}
     if ep.response is not None:
@@ -67,21 +71,35 @@ def _operation(ep: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
         codes |= {400, 413}
     if ep.auth != "none":
         codes |= {401, 403}
-    for code in sorted(codes):
+    special = dict(ep.error_bodies)
+    for code in sorted(codes | set(special)):
+        schema = _collect(special[code], components) if code in special else {"$ref": "#/components/schemas/Error"}
         responses[str(code)] = {
             "description": REASONS.get(code, "Error"),
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            "content": {"application/json": {"schema": schema}},
         }
     op["responses"] = responses
-    if ep.auth != "none":
+    if ep.auth == "token":  # API tokens only: Authorization, Judge0's X-Auth-Token or a path segment
+        op["security"] = [{"bearer": []}, {"authToken": []}] if "{token}" not in ep.path else []
+    elif ep.auth != "none":
         op["security"] = [{"cookie": []}, {"bearer": []}]
     return op
 
 
-def build_schema() -> dict[str, Any]:
+def declared_endpoints(routes: Sequence[BaseRoute]) -> list[Endpoint]:
+    """The declared endpoints among ``routes`` (the app's table before :func:`~classroom.api.merge_methods`), in
+    table order: the document follows the app, not the order in which modules happened to be imported."""
+    found = []
+    for route in routes:
+        if isinstance(route, Route):
+            found += [DECLARED[(m, route.path)] for m in sorted(route.methods or ()) if (m, route.path) in DECLARED]
+    return found
+
+
+def build_schema(routes: Sequence[BaseRoute]) -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
-    for ep in ENDPOINTS:
+    for ep in declared_endpoints(routes):
         path = re.sub(r"{(\w+):\w+}", r"{\1}", ep.path)
         paths.setdefault(path, {})[ep.method.lower()] = _operation(ep, components)
     ws = "\n".join(f"- `{path}`: {text}" for path, text in WEBSOCKETS.items())
@@ -98,13 +116,14 @@ def build_schema() -> dict[str, Any]:
             "securitySchemes": {
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "classroom_session"},
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "authToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
             },
         },
     }
 
 
 async def openapi_json(request: Request) -> Response:
-    return JSONResponse(build_schema())
+    return JSONResponse(request.app.state.openapi)
 
 
 DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">

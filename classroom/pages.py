@@ -3,7 +3,8 @@
 Each page is the same small shell (top bar, a left navigation slot, a main area) naming the page's bundle; the
 bundle reads the ids it needs from the URL and talks to the JSON API. The bundles are built by
 ``npm run build`` in ``web/`` into ``web/dist``, whose ``manifest.json`` maps each page to its hashed files.
-Hashed assets are served as immutable; the pages themselves are never cached.
+Hashed assets are served as immutable and precompressed (:mod:`classroom.assets`); the pages themselves are
+never cached.
 
 :func:`routes` is the public face: the edge mounts it into the app.
 """
@@ -20,8 +21,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+
+from classroom.assets import Assets
 
 DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 ASSETS_PREFIX = "/assets"
@@ -86,16 +87,6 @@ class _Assets:
         return self._cached.entries
 
 
-class _ImmutableStaticFiles(StaticFiles):
-    """Build outputs carry a content hash in their names, so browsers may keep them forever."""
-
-    def file_response(self, full_path: Any, stat_result: Any, scope: Scope, status_code: int = 200) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        if not str(full_path).endswith(".json"):
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        return response
-
-
 def _page(assets: _Assets, page: str, title: str) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         manifest = assets.manifest()
@@ -118,13 +109,18 @@ def _page(assets: _Assets, page: str, title: str) -> Callable[[Request], Awaitab
     return endpoint
 
 
-def routes(dist: Path = DIST) -> list[BaseRoute]:
-    """The page routes (``/``, ``/login``, ``/classes/{id}``, ``/rooms/{id}``) and the assets under ``/assets``."""
+def routes(dist: Path = DIST, *, source_maps: bool = False) -> list[BaseRoute]:
+    """The page routes (``/``, ``/login``, ``/classes/{id}`` with its ``/grid``, ``/gradebook`` and
+    ``/dashboard``, ``/rooms/{id}``) and the assets under ``/assets`` (precompressed; source maps only with
+    ``source_maps``, see :mod:`classroom.assets`)."""
     assets = _Assets(dist)
     return [
         Route("/", _page(assets, "join", "Join a class"), methods=["GET"], name="page_join"),
         Route("/login", _page(assets, "login", "Instructor sign-in"), methods=["GET"], name="page_login"),
         Route("/classes/{class_id}", _page(assets, "class", "Class"), methods=["GET"], name="page_class"),
+        Route("/classes/{class_id}/grid", _page(assets, "grid", "Live grid"), methods=["GET"], name="page_grid"),
         Route("/rooms/{room_id}", _page(assets, "room", "Room"), methods=["GET"], name="page_room"),
-        Mount(ASSETS_PREFIX, app=_ImmutableStaticFiles(directory=dist, check_dir=False), name="assets"),
+        Route("/classes/{class_id}/gradebook", _page(assets, "gradebook", "Gradebook"), methods=["GET"]),
+        Route("/classes/{class_id}/dashboard", _page(assets, "dashboard", "Dashboard"), methods=["GET"]),
+        Mount(ASSETS_PREFIX, app=Assets(directory=dist, source_maps=source_maps), name="assets"),
     ]

@@ -1,19 +1,22 @@
 """Piccolo's configuration module (``PICCOLO_CONF=classroom.piccolo_conf``).
 
-``DB`` is a placeholder for piccolo's own CLI (making migrations); the server replaces it with the engine built
-from its settings through :func:`classroom.db.bind` before any query runs.
+``DB`` is read by piccolo each time it looks for the engine: it is the engine the server bound with
+:func:`classroom.db.bind` or, for piccolo's own CLI (making migrations), one built from ``CLASSROOM_DATABASE_URL``.
+A module ``__getattr__`` rather than an assignment, so :mod:`classroom.db` never has to import this module back.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from piccolo.conf.apps import AppRegistry
-from piccolo.engine.base import Engine
 
-from classroom.db import engine_from_url
-
-DB: Engine[Any] = engine_from_url(os.environ.get("CLASSROOM_DATABASE_URL") or "sqlite:///data/classroom.sqlite")
+from classroom import db
 
 APP_REGISTRY = AppRegistry(apps=["classroom.piccolo_app"])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DB":
+        return db.bound_engine()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

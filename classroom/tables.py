@@ -17,6 +17,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Real,
     Text,
     Timestamptz,
     Varchar,
@@ -27,6 +28,8 @@ ROLES = ("admin", "instructor", "student")
 ROOM_KINDS = ("personal", "pair", "demo")
 MEMBER_ROLES = ("writer", "viewer")
 RUN_STATUSES = ("queued", "running", "finished")
+FORK_MODES = ("add", "replace", "rename")
+RUN_KINDS = ("run", "grade")  # a grade run ("check") runs a lesson's hidden tests against the files
 VERDICTS = ("ok", "runtime_error", "time_limit", "memory_limit", "output_limit", "cancelled", "internal_error")
 
 
@@ -126,6 +129,25 @@ class DocumentSnapshot(Table, tablename="document_snapshots"):
     created_at = Timestamptz()
 
 
+class Lesson(Table, tablename="lessons"):
+    """One imported version of a lesson (Markdown with front matter). Re-importing changed text adds a version."""
+
+    id = UUID(primary_key=True)
+    course = Varchar(length=120, index=True)
+    slug = Varchar(length=200, index=True)
+    version = Integer(default=1)
+    position = Integer(default=0)
+    title = Varchar(length=200)
+    body = Text()
+    starter_files = JSON(default={})
+    hidden_tests = Text(default="")  # JSON list of {name, code, points, message}; never sent to a browser
+    points = Integer(default=0)
+    hints = JSON(default=[])
+    hint_after = Integer(default=2)  # hint k is shown after k * hint_after failed checks
+    content_hash = Varchar(length=64)
+    created_at = Timestamptz()
+
+
 class Run(Table, tablename="runs"):
     """One execution request and, once finished, its single final result. The source of truth of the queue."""
 
@@ -160,6 +182,13 @@ class Run(Table, tablename="runs"):
     error_message = Text(null=True, default=None)
     error_line = Integer(null=True, default=None)
     internal_reason = Text(null=True, default=None)
+    # A check (kind "grade") runs the hidden tests of ``lesson`` (the version current at submission);
+    # ``grade`` is the report ({loaded, error, tests: [{name, passed, message, points}]}), ``score`` the
+    # fraction (0..1) of the lesson's points it earned.
+    kind = Varchar(length=16, default="run", index=True)
+    lesson = ForeignKey(Lesson, on_delete=OnDelete.set_null, null=True)
+    grade = JSON(null=True, default=None)
+    score = Real(null=True, default=None)
     slot = Varchar(length=120, null=True, default=None)
     created_at = Timestamptz(index=True)
     started_at = Timestamptz(null=True, default=None)
@@ -167,22 +196,32 @@ class Run(Table, tablename="runs"):
     lease_expires_at = Timestamptz(null=True, default=None)
 
 
-class Lesson(Table, tablename="lessons"):
-    """One imported version of a lesson (Markdown with front matter). Re-importing changed text adds a version."""
+class Judge0Submission(Table, tablename="judge0_submissions"):
+    """What a Judge0-API submission adds to its run (``classroom.judge0``): the token is the run's id."""
+
+    id = UUID(primary_key=True)  # the run's id, which is the submission's Judge0 token
+    run = ForeignKey(Run, on_delete=OnDelete.cascade, index=True)
+    language_id = Integer(default=71)
+    expected_output = Text(null=True, default=None)
+    # The effective request as Judge0 reports it back: limits after clamping, arguments, flags.
+    options = JSON(default={})
+    callback_url = Text(null=True, default=None)
+    callback_status = Varchar(length=16, null=True, default=None)  # pending, sent or failed
+    created_at = Timestamptz()
+
+
+class Fork(Table, tablename="forks"):
+    """A copy of a demo room's files into a student's room: which demo state it came from, and where it went."""
 
     id = UUID(primary_key=True)
-    course = Varchar(length=120, index=True)
-    slug = Varchar(length=200, index=True)
-    version = Integer(default=1)
-    position = Integer(default=0)
-    title = Varchar(length=200)
-    body = Text()
-    starter_files = JSON(default={})
-    hidden_tests = Text(default="")
-    points = Integer(default=0)
-    hints = JSON(default=[])
-    content_hash = Varchar(length=64)
-    created_at = Timestamptz()
+    source = ForeignKey(Room, on_delete=OnDelete.cascade, index=True)  # the demo room
+    target = ForeignKey(Room, on_delete=OnDelete.cascade, index=True)  # the student's personal room
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)  # whose room received it
+    actor = ForeignKey(User, on_delete=OnDelete.set_null, null=True)  # who forked (the student or the instructor)
+    mode = Varchar(length=16, default="add")  # add, replace or rename (FORK_MODES)
+    state_vector = Bytea()  # the demo document's Yjs state vector at the moment of the copy
+    files = JSON(default={})  # demo file name -> name it got in the target room
+    created_at = Timestamptz(index=True)
 
 
 class HelpRequest(Table, tablename="help_requests"):
@@ -193,6 +232,9 @@ class HelpRequest(Table, tablename="help_requests"):
     user = ForeignKey(User, on_delete=OnDelete.cascade)
     room = ForeignKey(Room, on_delete=OnDelete.set_null, null=True)
     note = Text(default="")
+    # Where the student's cursor was when they raised their hand (the instructor jumps there).
+    cursor_file = Varchar(length=255, null=True, default=None)
+    cursor_line = Integer(null=True, default=None)
     created_at = Timestamptz()
     resolved_at = Timestamptz(null=True, default=None)
     resolved_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True)
@@ -250,8 +292,10 @@ TABLES: tuple[type[Table], ...] = (
     RoomMember,
     DocumentUpdate,
     DocumentSnapshot,
-    Run,
     Lesson,
+    Run,
+    Judge0Submission,
+    Fork,
     HelpRequest,
     AnalyticsEvent,
     AnalyticsAggregate,

@@ -22,6 +22,7 @@ Routing between several web processes is described in :mod:`collab.bus`.
 from collab.bus import LocalBus, LocalHub, RedisBus, ReplicaBus
 from collab.connection import Channel, ChannelClosed, Member
 from collab.errors import (
+    AccessRevoked,
     CollabError,
     MessageTooBig,
     ProtocolError,
@@ -39,6 +40,7 @@ from collab.store import DocumentStore, LogEntry, MemoryStore, StoredDocument
 __all__ = [
     "DEFAULT_FILE",
     "FILES",
+    "AccessRevoked",
     "Channel",
     "ChannelClosed",
     "CollabError",

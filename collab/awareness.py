@@ -45,9 +45,14 @@ class AwarenessTable:
             fresh.append((client_id, clock, state))
         return fresh
 
-    def snapshot(self) -> list[Entry]:
-        """Every live state, for a client that just joined or asked."""
-        return [(client_id, self._clocks[client_id], state) for client_id, state in self._states.items()]
+    def snapshot(self, excluding: object = None) -> list[Entry]:
+        """Every live state, for a client that just joined or asked; with ``excluding``, only the states not
+        spoken for by that owner (e.g. the bus's sentinel: the states of this replica's own connections)."""
+        return [
+            (client_id, self._clocks[client_id], state)
+            for client_id, state in self._states.items()
+            if excluding is None or self._owners.get(client_id) is not excluding
+        ]
 
     def release(self, owner: object) -> list[Entry]:
         """Remove the states ``owner`` spoke for and return the removal entries to broadcast."""

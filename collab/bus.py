@@ -7,7 +7,9 @@ connections of one room must reach the same process: route by room id at the pro
 
 Delivery is at-most-once (Redis pub/sub drops messages while a subscriber reconnects), so a replica asks the
 others for what it lacks — ``SYNC_REQUEST`` carries its state vector, and each replica that holds the room
-answers with the missing update — when it loads a room and every ``anti_entropy_seconds`` after. Each update is
+answers with the missing update — when it loads a room and every ``anti_entropy_seconds`` after. A replica that
+loads a room also sends ``AWARENESS_REQUEST``: each replica that holds the room answers with the awareness of its
+own clients, so cursors of people who are not moving show at once instead of at their next change. Each update is
 logged by the replica that received it from a client; replicas that get it over the bus do not log it again.
 """
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 UPDATE = 0
 AWARENESS = 1
 SYNC_REQUEST = 2
+AWARENESS_REQUEST = 3
 
 Deliver = Callable[[str, int, bytes], None]
 _ID_BYTES = 8

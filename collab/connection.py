@@ -46,11 +46,13 @@ class Channel(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """Who is connected and what they may do. Viewers receive everything and change nothing."""
+    """Who is connected and what they may do. Viewers receive everything and change nothing. ``role`` is the
+    edge's label for the connection (e.g. "instructor", "observer"), read back when access changes live."""
 
     user_id: str
     name: str
     can_write: bool
+    role: str = ""
 
 
 class Connection:
@@ -63,6 +65,7 @@ class Connection:
         self._limits = limits
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
+        self.received = 0  # frames taken from the peer (the manager's message count)
         self._wake = asyncio.Event()
         self._failure: CollabError | None = None
         self._tokens = float(limits.burst)
@@ -80,6 +83,10 @@ class Connection:
         self._queued_bytes += len(message)
         self._queue.append(message)
         self._wake.set()
+
+    def reset_read_only_notice(self) -> None:
+        """Tell the peer again, at its next refused write, that the room is read-only (its rights changed)."""
+        self._told_read_only = False
 
     def stop(self, reason: CollabError) -> None:
         """Close this connection soon with ``reason``'s close code (used for slow peers and shutdown)."""
@@ -137,6 +144,7 @@ class Connection:
             if len(frame) > self._limits.max_message_bytes:
                 raise MessageTooBig(f"a message is larger than {self._limits.max_message_bytes} bytes")
             self._take_token()
+            self.received += 1
             self._handle(protocol.decode(frame))
 
     def _take_token(self) -> None:

@@ -1,7 +1,7 @@
 """The collab library's typed errors. Each names the WebSocket close code a transport should use.
 
 These are *our* failures or a peer's protocol violations; the edge maps them to close codes in one place
-(``classroom.collab_ws``), the library only carries the code so that a transport adapter need not know the tree.
+(``classroom.rooms.routes``), the library only carries the code so that a transport adapter need not know the tree.
 """
 
 from __future__ import annotations
@@ -57,3 +57,9 @@ class ShuttingDown(CollabError):
     """The manager is closing (1001: going away); clients reconnect to another replica or after restart."""
 
     close_code = 1001
+
+
+class AccessRevoked(CollabError):
+    """The member may no longer open the room (removed from it, or it was archived)."""
+
+    close_code = 4403

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -23,7 +24,7 @@ from pycrdt import Doc
 from collab import bus as busmod
 from collab import history, protocol
 from collab.connection import Channel, Connection, Member
-from collab.errors import CollabError, ProtocolError, RoomLimitReached, ShuttingDown
+from collab.errors import AccessRevoked, CollabError, ProtocolError, RoomLimitReached, ShuttingDown
 from collab.files import LAYOUT_UPDATE, read_files, write_files
 from collab.limits import Limits
 from collab.room import REMOTE, Room
@@ -44,6 +45,7 @@ class RoomManager:
         self._rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Task[Room]] = {}
         self._connections: set[Connection] = set()
+        self._messages_of_closed = 0
         self._housekeeper: asyncio.Task[None] | None = None
         self._closing = False
         self._all_closed = asyncio.Event()
@@ -90,10 +92,32 @@ class RoomManager:
             await connection.run()
         finally:
             self._connections.discard(connection)
+            self._messages_of_closed += connection.received
             if self._closing and not self._connections:
                 self._all_closed.set()
 
     # -- server-side API -------------------------------------------------------------------------------------
+    def set_access(self, room_id: str, decide: Callable[[Member], bool | None]) -> int:
+        """Change the rights of the room's live connections on this process: ``decide(member)`` answers True
+        (may write), False (read only) or None (must leave: closed with 4403). Returns how many changed.
+
+        A connection made read-only is told so by its next write (the y-websocket permission message), and its
+        writes are dropped from then on: a room switched to demo stops taking students' edits at once.
+        """
+        changed = 0
+        for connection in list(self._connections):
+            if connection.room.room_id != room_id:
+                continue
+            verdict = decide(connection.member)
+            if verdict is None:
+                connection.stop(AccessRevoked("you may no longer open this room"))
+                changed += 1
+            elif verdict != connection.member.can_write:
+                connection.member = dataclasses.replace(connection.member, can_write=verdict)
+                connection.reset_read_only_notice()
+                changed += 1
+        return changed
+
     async def files(self, room_id: str) -> dict[str, str]:
         """The room's files now: name -> text."""
         return read_files((await self._acquire(room_id)).doc)
@@ -166,6 +190,18 @@ class RoomManager:
     def rooms(self) -> int:
         return len(self._rooms)
 
+    def stats(self) -> dict[str, float]:
+        """Gauges for monitoring: rooms in memory, open connections, messages received since start (a counter),
+        and the flush lag: the age in seconds of the oldest update not yet in the durable log (0 when none)."""
+        oldest = min((room.pending[0][1] for room in self._rooms.values() if room.pending), default=None)
+        lag = 0.0 if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+        return {
+            "rooms": len(self._rooms),
+            "connections": len(self._connections),
+            "messages": self._messages_of_closed + sum(c.received for c in self._connections),
+            "flush_lag_seconds": lag,
+        }
+
     # -- rooms -----------------------------------------------------------------------------------------------
     async def _acquire(self, room_id: str) -> Room:
         room = self._rooms.get(room_id)
@@ -201,6 +237,7 @@ class RoomManager:
             self._rooms[room_id] = room
             if self._bus is not None:
                 self._bus.publish(room_id, busmod.SYNC_REQUEST, doc.get_state())
+                self._bus.publish(room_id, busmod.AWARENESS_REQUEST, b"")
             return room
         finally:
             self._loading.pop(room_id, None)
@@ -277,5 +314,10 @@ class RoomManager:
                 missing = room.doc.get_update(payload)
                 if missing != b"\x00\x00":
                     self._bus.publish(room_id, busmod.UPDATE, missing)
+            elif kind == busmod.AWARENESS_REQUEST and self._bus is not None:
+                # Only what our own clients said: every replica answers for its own, so nothing comes twice.
+                ours = room.awareness.snapshot(excluding=REMOTE)
+                if ours:
+                    self._bus.publish(room_id, busmod.AWARENESS, protocol.encode_awareness(ours))
         except (ProtocolError, ValueError) as exc:
             log.warning("dropped a malformed replica message for room %s: %s", room_id, exc)

@@ -11,6 +11,8 @@ Public face::
     async with pool:                                              # "docker-gvisor" | "auto"; self-test
         result = await pool.run(RunSpec(files={"main.py": "print(1)"}), on_chunk)   # first, refuses if
                                                                   # confinement does not hold
+    # a check: hidden tests run by the box's init against the loaded program; result.grade is the report
+    spec = RunSpec(files=..., grade=GradeSpec((HiddenTest("adds", "expect(main.add(1, 2), 3)"),)))
     # interactive / cancellable: hold the sandbox while the program runs
     async with pool.acquire(spec.limits, spec.language) as sandbox:
         task = asyncio.create_task(sandbox.run(spec, on_chunk))   # spec.stdin_open=True
@@ -27,10 +29,11 @@ a slow consumer slows the program (back-pressure), never our memory.
 
 Confinement, every backend: namespaces (pid, net, mount, ipc, uts; user too for bwrap and nsjail), a
 per-run cgroup (memory = memory + swap, pids, cpu) that is killed as a whole, rlimits (CPU, file size,
-core, nofile), a seccomp denylist (:mod:`execution.seccomp`), read-only root and interpreter, size-capped
+core, nofile), a seccomp allow list (:mod:`execution.syscalls`, :mod:`execution.seccomp`), read-only root
+holding only the interpreter and its libraries, /proc and /sys unreadable (Landlock), size-capped
 tmpfs ``/work``, ``/tmp`` and ``/dev/shm``, uid 65534, an allowlisted environment, no network device. The
 host reads nothing from inside a box: the program goes in over stdin and comes back over pipes. ``auto``
-picks the strongest backend whose start-up self-test (:mod:`execution.selftest`) passes.
+picks the strongest backend whose start-up self-test (:mod:`execution.selftest`) passes (:mod:`execution.probe`).
 """
 
 from execution.errors import (
@@ -44,10 +47,23 @@ from execution.errors import (
     UnknownLanguage,
 )
 from execution.pool import WarmPool
+from execution.probe import BackendReport, probe_backends, probe_backends_sync, resolve_backend
 from execution.protocol import Backend, Sandbox, SelfTestReport
-from execution.registry import backend_names, get_backend, register_backend, resolve_backend
-from execution.selftest import BackendReport, probe_backends, probe_backends_sync, self_test
-from execution.types import Chunk, Limits, OnChunk, PythonError, RunResult, RunSpec, Verdict
+from execution.registry import backend_names, get_backend, register_backend
+from execution.selftest import self_test
+from execution.types import (
+    Chunk,
+    GradeReport,
+    GradeSpec,
+    HiddenTest,
+    Limits,
+    OnChunk,
+    PythonError,
+    RunResult,
+    RunSpec,
+    TestResult,
+    Verdict,
+)
 
 
 def create_pool(
@@ -64,6 +80,9 @@ __all__ = [
     "Chunk",
     "ConfinementError",
     "ExecutionError",
+    "GradeReport",
+    "GradeSpec",
+    "HiddenTest",
     "Limits",
     "OnChunk",
     "PoolClosed",
@@ -74,6 +93,7 @@ __all__ = [
     "SandboxError",
     "SandboxStateError",
     "SelfTestReport",
+    "TestResult",
     "UnknownBackend",
     "UnknownLanguage",
     "Verdict",

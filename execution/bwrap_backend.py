@@ -1,8 +1,10 @@
 """``bwrap`` backend: bubblewrap namespaces (user, pid, net, ipc, uts, mount, cgroup) + our cgroup + rlimits +
 a libseccomp filter, launched as the unprivileged sandbox uid (never root mapped to root).
 
-Inside: the host's ``/usr`` read-only, a read-only root, private size-capped tmpfs ``/work``, ``/tmp`` and
-``/dev/shm``, a fresh ``/proc`` of the box's own pid namespace, no network interface but a down loopback.
+Inside: the interpreter, its standard library and shared libraries read-only (:mod:`execution.box_files`,
+not all of ``/usr``), a read-only root, private size-capped tmpfs ``/work``, ``/tmp`` and ``/dev/shm``, a fresh
+``/proc`` of the box's own pid namespace (unreadable to the program: Landlock, set by the stub), no network
+interface but a down loopback.
 """
 
 from __future__ import annotations
@@ -10,13 +12,23 @@ from __future__ import annotations
 import os
 import shutil
 
-from execution import cgroups, seccomp
+from execution import box_files, leftovers, seccomp
 from execution.languages import get_language
 from execution.process import ProcessSandbox, host_unavailable_reason
 from execution.runtime import BOX_ENV, BOX_PACKAGES_DIR, BOX_STUB_DIR, BOX_WORKDIR, stub_dir
 from execution.types import Limits
 
 BWRAP = os.environ.get("CLASSROOM_EXEC_BWRAP", "bwrap")
+
+
+def runtime_binds() -> list[str]:
+    """bwrap arguments binding the interpreter, its standard library and libraries read-only (not all of /usr)."""
+    argv: list[str] = []
+    for src, dst in box_files.binds():
+        argv += ["--ro-bind", src, dst]
+    for link, target in box_files.SYMLINKS.items():
+        argv += ["--symlink", target, link]
+    return argv
 
 
 def box_command(language: str, status_fd: int = -1) -> list[str]:
@@ -65,9 +77,7 @@ class BwrapBackend:
             "--clearenv",
             "--hostname",
             "sandbox",
-            "--ro-bind",
-            "/usr",
-            "/usr",
+            *runtime_binds(),
             "--symlink",
             "usr/bin",
             "/bin",
@@ -77,9 +87,6 @@ class BwrapBackend:
             "--symlink",
             "usr/lib64",
             "/lib64",
-            "--symlink",
-            "usr/sbin",
-            "/sbin",
             "--proc",
             "/proc",
             "--dev",
@@ -117,12 +124,12 @@ class BwrapBackend:
         return argv, fds
 
     def leftovers(self, owner: int | None = None) -> list[str]:
-        """Per-run cgroups that exist now (of server process ``owner`` only, if given)."""
-        return cgroups.existing_groups(owner=owner)
+        """Per-run cgroup folders in any hierarchy that exist now (of server process ``owner`` only)."""
+        return leftovers.existing_groups(owner=owner)
 
     def reap_stale(self) -> list[str]:
-        """Remove cgroups left behind by server processes that died without closing their sandboxes."""
-        return cgroups.reap_stale()
+        """Remove cgroup folders (every hierarchy) of server processes that died without closing them."""
+        return leftovers.reap_stale()
 
     def sandbox(self, limits: Limits, language: str = "python") -> ProcessSandbox:
         get_language(language)

@@ -70,6 +70,20 @@ def detect_version(root: Path = CGROUP_ROOT) -> int:
     )
 
 
+def _v1_cpu_ceiling(d: Path) -> int:
+    """The smallest CPU share (in quota microseconds per our period) of ``d`` and its ancestors; no limit: huge."""
+    ceiling = 1 << 40
+    for current in (d, *d.parents):
+        try:
+            quota = int((current / "cpu.cfs_quota_us").read_text())
+            period = int((current / "cpu.cfs_period_us").read_text())
+        except (OSError, ValueError):
+            break  # above the cgroup mount
+        if quota > 0 and period > 0:
+            ceiling = min(ceiling, quota * _CFS_PERIOD_US // period)
+    return max(1000, ceiling)
+
+
 def check_usable(root: Path = CGROUP_ROOT) -> None:
     """Raise :class:`BackendUnavailable` unless we can create and remove a child cgroup."""
     cg = Cgroup.create(Limits(), root=root)
@@ -132,6 +146,9 @@ class Cgroup:
                 _write(mem / "memory.swappiness", "0")
             _write(self.dirs["pids"] / "pids.max", str(limits.pids))
             _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(_CFS_PERIOD_US))
+            # v1 refuses (EINVAL) a child quota above an ancestor's share: inside a worker container with a
+            # quota of its own, a run gets at most what the container has.
+            quota = min(quota, _v1_cpu_ceiling(self.dirs["cpu"].parent))
             _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(quota))
 
     @property
@@ -218,44 +235,57 @@ class Cgroup:
             time.sleep(0.001)
 
     def remove(self) -> None:
-        """Kill what is left and remove the group's directories (retrying while the kernel lets go)."""
+        """Kill what is left and remove the group's directories in *every* hierarchy (retrying while the kernel
+        lets go): docker's runc creates the run's folder in blkio, cpuset, devices, freezer, systemd and unified
+        too, and nothing else would ever remove those."""
         self.kill_all()
+        name = next(iter(self.dirs.values())).name
         for d in self.dirs.values():
-            for attempt in range(400):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as e:
-                    if attempt == 399:
-                        log.warning("could not remove cgroup %s: %s (pids %s)", d, e, self.pids())
-                    time.sleep(0.005)
+            remove_tree(d)
+        for h in hierarchies(self.root):
+            remove_tree(h / PARENT / name)
+
+    @property
+    def root(self) -> Path:
+        """The root the group's hierarchies are mounted under (``<root>/[<controller>/]classroom/run-…``)."""
+        d = next(iter(self.dirs.values()))
+        return d.parent.parent if self.version == 2 else d.parent.parent.parent
 
 
-def existing_groups(root: Path = CGROUP_ROOT, owner: int | None = None) -> list[str]:
-    """Per-run cgroups that exist now, of every server process or of ``owner`` (a pid) only."""
+def hierarchies(root: Path = CGROUP_ROOT) -> list[Path]:
+    """Every cgroup hierarchy under ``root``: the root itself on pure v2; on v1 (or hybrid) each mounted
+    hierarchy, controllers or not (``cpu``, ``memory``, ``blkio``, ``systemd``, ``unified``, ...)."""
+    if (root / "cgroup.controllers").exists():
+        return [root]
     try:
-        version = detect_version(root)
-    except BackendUnavailable:
+        return sorted(d for d in root.iterdir() if d.is_dir() and not d.is_symlink() and (d / "cgroup.procs").exists())
+    except OSError:
         return []
-    parents = [root / PARENT] if version == 2 else [root / c / PARENT for c in V1_CONTROLLERS]
-    prefix = "run-" if owner is None else f"run-{owner}-"
-    return sorted(str(d) for p in parents if p.is_dir() for d in p.iterdir() if d.name.startswith(prefix))
 
 
-def reap_stale(root: Path = CGROUP_ROOT) -> list[str]:
-    """Remove per-run cgroups left by dead server processes (the creator's pid is in the name)."""
-    removed = []
-    for path in existing_groups(root):
-        parts = Path(path).name.split("-")
-        if len(parts) != 3 or not parts[1].isdigit() or Path(f"/proc/{parts[1]}").exists():
-            continue
-        with contextlib.suppress(OSError):
-            pid_file = Path(path) / "cgroup.procs"
-            for pid in _read(pid_file).split():
-                with contextlib.suppress(ProcessLookupError):
+def remove_tree(d: Path, attempts: int = 400) -> bool:
+    """Remove the cgroup folder ``d`` and its child groups, deepest first, killing any process still in them.
+
+    A cgroup folder can only be removed with rmdir once it holds no process and no child; the kernel may
+    need a moment after the last process died. True if ``d`` is gone.
+    """
+    with contextlib.suppress(OSError):
+        for child in sorted((c for c in d.iterdir() if c.is_dir() and not c.is_symlink()), reverse=True):
+            remove_tree(child, attempts)
+    for attempt in range(attempts):
+        try:
+            d.rmdir()
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError as e:
+            pids: list[str] = []
+            with contextlib.suppress(OSError):
+                pids = _read(d / "cgroup.procs").split()
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pid), signal.SIGKILL)
-            Path(path).rmdir()
-            removed.append(path)
-    return removed
+            if attempt == attempts - 1:
+                log.warning("could not remove cgroup %s: %s (pids %s)", d, e, pids)
+            time.sleep(0.005)
+    return False

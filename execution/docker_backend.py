@@ -4,8 +4,12 @@
 ``/tmp``, ``/work`` and ``/dev/shm``, pids/memory (= memory+swap)/cpu limits, rlimits, uid ``nobody``, no log
 driver, killed on timeout and removed after the run. The image is built locally (:mod:`execution.docker_image`).
 gVisor: the ``docker-gvisor`` backend is the same with ``--runtime runsc`` (a user-space kernel between the
-program and the host), ranked strongest. It needs gVisor installed and registered with dockerd
+program and the host). It needs gVisor installed and registered with dockerd
 (``/etc/docker/daemon.json``: ``{"runtimes": {"runsc": {"path": "/usr/local/bin/runsc"}}}``, restart dockerd).
+It is ranked LAST by ``auto`` (strength 0) while the test suite does not run it: scripts/install-system.sh does
+not install it (Debian's ``runsc`` is a 2022 build whose sandbox panicked under docker's ``--pids-limit``, whose
+KVM platform hung and whose ptrace platform took ~550 ms per box), so a pass of its self-test is all we know of it.
+Name it explicitly to use it.
 ``CLASSROOM_EXEC_DOCKER_RUNTIME`` overrides the runtime of the plain ``docker`` backend.
 
 The container's stdin/stdout/stderr are one attach socket (docker's multiplexed stream); docker API calls are
@@ -14,12 +18,12 @@ blocking HTTP and run in threads.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
 import uuid
 from typing import Any
 
-from execution import cgroups, seccomp
+from execution import leftovers, seccomp
 from execution.bwrap_backend import box_command
 from execution.docker_image import IMAGE, build_image, image_exists
 from execution.docker_sandbox import DockerSandbox
@@ -29,6 +33,7 @@ from execution.types import Limits
 
 RUNTIME = os.environ.get("CLASSROOM_EXEC_DOCKER_RUNTIME") or None
 LABEL = "classroom.sandbox"
+log = logging.getLogger(__name__)
 
 __all__ = ["IMAGE", "DockerBackend", "DockerSandbox", "build_image"]
 
@@ -45,7 +50,8 @@ class DockerBackend:
         self.runtime = runtime
         self._client: Any = None
         self._driver: str | None = None
-        self.strength = 4 if runtime == "runsc" else 1
+        # gVisor would be the strongest isolation, but an untested backend must not win `auto` (see above)
+        self.strength = 0 if runtime == "runsc" else 1
 
     @property
     def client(self) -> Any:
@@ -75,22 +81,35 @@ class DockerBackend:
             self._driver = str(self.client.info().get("CgroupDriver", "cgroupfs"))
         return self._driver
 
-    def leftovers(self, owner: int | None = None) -> list[str]:
-        """Containers and per-run cgroups that exist now (of server process ``owner`` only, if given)."""
+    def _containers(self, owner: int | None = None) -> list[dict[str, Any]]:
+        """Our containers, running or not, in one API call (listing does not inspect each one: a container
+        removed meanwhile by its own server must not fail the listing)."""
         flt = f"{LABEL}.owner={owner}" if owner is not None else LABEL
-        containers = [c.name for c in self.client.containers.list(all=True, filters={"label": flt})]
-        return containers + cgroups.existing_groups(owner=owner)
+        return list(self.client.api.containers(all=True, filters={"label": flt}))
+
+    def leftovers(self, owner: int | None = None) -> list[str]:
+        """Containers and per-run cgroup folders (any hierarchy) that exist now (of server process ``owner`` only,
+        if given)."""
+        names = [str((c.get("Names") or [c["Id"]])[0]).lstrip("/") for c in self._containers(owner)]
+        return names + leftovers.existing_groups(owner=owner)
 
     def reap_stale(self) -> list[str]:
-        """Remove containers left by server processes that died without closing their sandboxes."""
-        removed = cgroups.reap_stale()
-        for c in self.client.containers.list(all=True, filters={"label": LABEL}):
-            owner = c.labels.get(f"{LABEL}.owner", "")
-            if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
-                with contextlib.suppress(Exception):
-                    c.remove(force=True)
-                    removed.append(c.name)
-        return removed
+        """Remove containers, then cgroup folders (every hierarchy), left by server processes that are gone."""
+        import docker.errors
+
+        removed = []
+        for c in self._containers():
+            owner = str((c.get("Labels") or {}).get(f"{LABEL}.owner", ""))
+            if owner.isdigit() and leftovers.owner_gone(int(owner), float(c.get("Created", 0))):
+                try:
+                    self.client.api.remove_container(c["Id"], force=True)
+                except docker.errors.NotFound:
+                    pass  # its own server or another sweep was quicker
+                except docker.errors.APIError as e:
+                    log.warning("could not remove stale sandbox container %s: %s", c["Id"][:12], e)
+                    continue
+                removed.append(str((c.get("Names") or [c["Id"]])[0]).lstrip("/"))
+        return removed + leftovers.reap_stale()
 
     def create_kwargs(self, limits: Limits, language: str, cgroup_parent: str | None = None) -> dict[str, Any]:
         from docker.types import LogConfig, Ulimit

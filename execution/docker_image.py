@@ -1,5 +1,6 @@
 """The docker runtime image, built locally with no registry: a minimal root filesystem holding the host's
-Debian ``python3.11`` (binary, standard library, the shared libraries it links), a few tools, and ``nobody``.
+Debian ``python3.11`` (binary, standard library, the shared libraries it links, a few tools: the list of
+:mod:`execution.box_files` that the bwrap and nsjail boxes bind), and ``nobody``.
 Imported with ``docker import`` as :data:`IMAGE`.
 """
 
@@ -7,26 +8,15 @@ from __future__ import annotations
 
 import io
 import os
-import re
-import subprocess
 import tarfile
 from pathlib import Path
 
+from execution.box_files import PYTHON, STDLIB, TOOLS
+from execution.box_files import linked_libraries as _linked_libraries
 from execution.runtime import SANDBOX_GID, SANDBOX_UID
 
 IMAGE = os.environ.get("CLASSROOM_EXEC_DOCKER_IMAGE", "classroom-sandbox:py311")
-PYTHON = "/usr/bin/python3.11"
-STDLIB = "/usr/lib/python3.11"
-TOOLS = ("/usr/bin/dash", "/usr/bin/true", "/usr/bin/cat", "/usr/bin/id", "/usr/bin/ls", "/usr/bin/head")
 _SKIP_DIRS = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "dist-packages", "site-packages"}
-
-
-def _linked_libraries(paths: list[str]) -> set[str]:
-    libs: set[str] = set()
-    for chunk in range(0, len(paths), 50):
-        out = subprocess.run(["ldd", *paths[chunk : chunk + 50]], capture_output=True, text=True).stdout
-        libs |= set(re.findall(r"(/\S+\.so[.\d]*)", out))
-    return libs
 
 
 def rootfs_tar() -> bytes:

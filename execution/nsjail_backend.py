@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from execution import cgroups, seccomp
+from execution import box_files, leftovers, seccomp
 from execution.bwrap_backend import box_command
 from execution.languages import get_language
 from execution.process import ProcessSandbox, host_unavailable_reason
@@ -28,6 +28,16 @@ def nsjail_path() -> str | None:
     if os.access(_TOOLS, os.X_OK):
         return str(_TOOLS)
     return shutil.which("nsjail")
+
+
+def runtime_binds() -> list[str]:
+    """nsjail arguments binding the interpreter, its standard library and libraries read-only (not all of /usr)."""
+    argv: list[str] = []
+    for src, dst in box_files.binds():
+        argv += ["-R", f"{src}:{dst}"]
+    for link, target in box_files.SYMLINKS.items():
+        argv += ["-s", f"{target}:{link}"]
+    return argv
 
 
 class NsjailBackend:
@@ -57,16 +67,13 @@ class NsjailBackend:
             "sandbox",
             "--cwd",
             BOX_WORKDIR,
-            "-R",
-            "/usr",
+            *runtime_binds(),
             "-s",
             "usr/bin:/bin",
             "-s",
             "usr/lib:/lib",
             "-s",
             "usr/lib64:/lib64",
-            "-s",
-            "usr/sbin:/sbin",
             "-B",
             "/dev/null",
             "-R",
@@ -96,12 +103,12 @@ class NsjailBackend:
         return [*argv, "--", *box_command(language, status_fd)], fds
 
     def leftovers(self, owner: int | None = None) -> list[str]:
-        """Per-run cgroups that exist now (of server process ``owner`` only, if given)."""
-        return cgroups.existing_groups(owner=owner)
+        """Per-run cgroup folders in any hierarchy that exist now (of server process ``owner`` only)."""
+        return leftovers.existing_groups(owner=owner)
 
     def reap_stale(self) -> list[str]:
-        """Remove cgroups left behind by server processes that died without closing their sandboxes."""
-        return cgroups.reap_stale()
+        """Remove cgroup folders (every hierarchy) of server processes that died without closing them."""
+        return leftovers.reap_stale()
 
     def sandbox(self, limits: Limits, language: str = "python") -> ProcessSandbox:
         get_language(language)

@@ -69,15 +69,11 @@ class WarmPool:
         await self.close()
 
     async def start(self) -> None:
-        from execution.registry import resolve_backend
+        from execution.probe import resolve_backend
         from execution.selftest import self_test
 
         self.backend = await resolve_backend(self._backend_arg)
-        reap = getattr(self.backend, "reap_stale", None)
-        if callable(reap):
-            removed = await asyncio.to_thread(reap)
-            if removed:
-                log.info("warm pool %s: removed %d stale sandbox groups", self.backend.name, len(removed))
+        await self._reap_stale()
         if self.self_test:
             report = await self_test(self.backend)
             if not report.ok:
@@ -95,6 +91,23 @@ class WarmPool:
             await self._ready.popleft().close()
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+        await self._reap_stale()
+
+    async def _reap_stale(self) -> None:
+        """Remove what dead server processes left behind (containers, cgroup folders of every hierarchy);
+        never anything of a live one. Runs at start and at stop."""
+        reap = getattr(self.backend, "reap_stale", None)
+        if not callable(reap):
+            return
+        try:
+            removed = await asyncio.to_thread(reap)
+        except Exception as e:  # a sweep that fails must not stop the pool from starting or closing
+            log.warning("warm pool: could not sweep stale sandboxes: %s", e)
+            return
+        if removed:
+            log.info(
+                "warm pool %s: removed %d stale sandbox leftovers", getattr(self.backend, "name", "?"), len(removed)
+            )
 
     @property
     def warm(self) -> int:

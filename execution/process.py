@@ -26,7 +26,7 @@ from execution.single_use import SingleUse
 from execution.tracebacks import parse_python_error
 from execution.types import Chunk, Limits, OnChunk, RunResult, RunSpec, Stream, Verdict
 from execution.verdicts import decide_verdict, verdict_detail
-from execution.wire import deliver, drain, encode_request
+from execution.wire import LOADED, MAX_REPORT, decode_report, deliver, drain, encode_request, encode_tests
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 10.0
@@ -57,6 +57,8 @@ class ProcessSandbox(SingleUse):
         self._proc: asyncio.subprocess.Process | None = None
         self._status_reader: asyncio.StreamReader | None = None
         self._status_transport: asyncio.BaseTransport | None = None
+        self._report: bytes | None = None
+        self._spec: RunSpec | None = None
 
     @property
     def cgroup(self) -> Cgroup | None:
@@ -71,7 +73,7 @@ class ProcessSandbox(SingleUse):
             self._cgroup = Cgroup.create(self.limits)
             status_r, status_w = os.pipe()
             fds = [status_w]
-            status = self._status_reader = asyncio.StreamReader(limit=64)
+            status = self._status_reader = asyncio.StreamReader(limit=MAX_REPORT + 64)
             loop = asyncio.get_running_loop()
             await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(status), os.fdopen(status_r, "rb", 0))
             argv, fds = self._box_argv(fds)
@@ -163,11 +165,15 @@ class ProcessSandbox(SingleUse):
                     self._stop_with(Verdict.TIME_LIMIT)
                     return
 
+        self._spec = spec
         if self._reason is None:  # cancelled before it began: send nothing
             with contextlib.suppress(ConnectionError):
-                proc.stdin.write(encode_request(spec) + spec.stdin.encode())
-                if not spec.stdin_open:
-                    proc.stdin.close()
+                if spec.grade is not None:  # stdin stays open: the tests follow once the program has loaded
+                    proc.stdin.write(encode_request(spec))
+                else:
+                    proc.stdin.write(encode_request(spec) + spec.stdin.encode())
+                    if not spec.stdin_open:
+                        proc.stdin.close()
         pumps = [
             asyncio.ensure_future(pump("stdout", proc.stdout)),
             asyncio.ensure_future(pump("stderr", proc.stderr)),
@@ -231,15 +237,35 @@ class ProcessSandbox(SingleUse):
             stderr_truncated=err.truncated,
             error=parse_python_error(err.tail_text(), BOX_WORKDIR) if verdict != Verdict.OK else None,
             detail=verdict_detail(verdict, self.limits, cpu_ms, wall_ms),
+            grade=decode_report(spec, self._report) if self._report is not None else None,
         )
 
     async def _finished(self, exited: asyncio.Future[int]) -> int:
-        """The program's exit status: from the in-box init's status pipe, else from the launcher's exit."""
+        """The program's exit status: from the in-box init's status pipe, else from the launcher's exit. A grade
+        run's report comes first on the same pipe (``grade:<json>``)."""
         if self._status_reader is not None:
-            line = await self._status_reader.readline()
+            try:
+                line = await self._status_reader.readline()
+                if line == LOADED:
+                    self._send_tests()
+                    line = await self._status_reader.readline()
+                if line.startswith(b"grade:"):
+                    self._report = line[6:].rstrip(b"\n")
+                    line = await self._status_reader.readline()
+            except (ValueError, asyncio.LimitOverrunError):
+                line = b""
             if line.strip().lstrip(b"-").isdigit():
                 return int(line)
         return await exited
+
+    def _send_tests(self) -> None:
+        """The init asked for the hidden tests: write them to the box's stdin, then end it."""
+        proc, spec = self._proc, self._spec
+        if proc is None or proc.stdin is None or proc.stdin.is_closing() or spec is None or spec.grade is None:
+            return
+        with contextlib.suppress(ConnectionError):
+            proc.stdin.write(encode_tests(spec))
+            proc.stdin.close()
 
     async def close(self) -> None:
         if self._state == "closed":

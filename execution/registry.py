@@ -1,11 +1,11 @@
-"""Backends by name: ``bwrap``, ``nsjail``, ``docker``, ``docker-gvisor``, and ``auto`` (the strongest whose
-self-test passes)."""
+"""Backends by name: ``bwrap``, ``nsjail``, ``docker``, ``docker-gvisor``. Choosing ``auto`` (the strongest whose
+self-test passes) is :func:`execution.probe.resolve_backend`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from execution.errors import BackendUnavailable, UnknownBackend
+from execution.errors import UnknownBackend
 from execution.protocol import Backend
 
 _FACTORIES: dict[str, Callable[[], Backend]] = {}
@@ -31,20 +31,6 @@ def get_backend(name: str) -> Backend:
     if name not in _INSTANCES:
         _INSTANCES[name] = _FACTORIES[name]()
     return _INSTANCES[name]
-
-
-async def resolve_backend(backend: Backend | str) -> Backend:
-    """``auto`` -> the strongest backend that is available and passes its self-test; a name -> that one."""
-    if not isinstance(backend, str):
-        return backend
-    if backend != "auto":
-        return get_backend(backend)
-    from execution.selftest import probe_backends
-
-    reports = [r for r in await probe_backends() if r.available and r.selftest is not None and r.selftest.ok]
-    if not reports:
-        raise BackendUnavailable("auto", "no sandbox backend passes its self-test", "run `classroom doctor`")
-    return max((get_backend(r.name) for r in reports), key=lambda b: b.strength)
 
 
 def _register_builtins() -> None:

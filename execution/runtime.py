@@ -10,6 +10,7 @@ from pathlib import Path
 
 RUNTIME_DIR = Path(os.environ.get("CLASSROOM_EXEC_RUNTIME_DIR", "/run/classroom-exec"))
 STUB_SOURCE = Path(__file__).with_name("_stub.py")
+GRADER_SOURCE = Path(__file__).with_name("_grader.py")
 BOX_STUB_DIR = "/opt/classroom"
 BOX_WORKDIR = "/work"
 BOX_PACKAGES_DIR = "/opt/packages"
@@ -30,16 +31,18 @@ LAUNCHER_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin
 
 @cache
 def stub_dir() -> Path:
-    """A content-addressed directory holding ``stub.py``: readable by the sandbox uid, writable only by us."""
-    data = STUB_SOURCE.read_bytes()
-    d = RUNTIME_DIR / hashlib.sha256(data).hexdigest()[:16]
-    if not (d / "stub.py").exists():
+    """A content-addressed directory holding ``stub.py`` and ``grader.py``: readable by the sandbox uid, writable
+    only by us."""
+    data, grader = STUB_SOURCE.read_bytes(), GRADER_SOURCE.read_bytes()
+    d = RUNTIME_DIR / hashlib.sha256(data + b"\0" + grader).hexdigest()[:16]
+    if not (d / "grader.py").exists():
         RUNTIME_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
         tmp = RUNTIME_DIR / f".tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(mode=0o755)
-        (tmp / "stub.py").write_bytes(data)
-        os.chmod(tmp / "stub.py", 0o444)
+        for name, content in (("stub.py", data), ("grader.py", grader)):
+            (tmp / name).write_bytes(content)
+            os.chmod(tmp / name, 0o444)
         os.chmod(tmp, 0o555)
         try:
             tmp.rename(d)

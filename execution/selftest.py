@@ -1,22 +1,26 @@
 """Start-up confinement self-test: before a backend serves, canary programs must fail to escape.
 
 Canaries: the language's own self-test program; reaching the network by IP and by name; reaching a TCP
-listener we open on the host's loopback; reading a secret file we plant on the host; seeing an env var we set
-in the server; running as root; exceeding the memory and pids limits. The cgroup limits are read back from
-the kernel while a sandbox is warm. If anything does not hold, the report says exactly what, and
-:class:`~execution.pool.WarmPool` refuses to serve.
+listener we open on the host's loopback; seeing or reading the host canaries (:mod:`execution.canaries`: the data
+directory, this checkout, ``/etc``, ``/root``, ``/home``, ``/var``, ``/tmp``); seeing an env var we set in the
+server; reading the mount table (host disk and paths); running as root; exceeding the memory and pids limits.
+The cgroup limits are read back from the kernel while a sandbox is warm. If anything does not hold, the report
+says exactly what, and :class:`~execution.pool.WarmPool` refuses to serve.
+
+Only a passing report is cached (per process, per backend, language and guarded places): a failure, perhaps a
+transient one under load, is tried afresh by the next caller.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
 import socket
-import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from pathlib import Path
 
+from execution.canaries import PROBE, HostCanaries
 from execution.languages import get_language
 from execution.protocol import Backend, SelfTestReport
 from execution.types import Limits, MiB, RunSpec, Verdict
@@ -36,11 +40,11 @@ def reach(host, port):
 out["ip"] = reach("1.1.1.1", 53)
 out["name"] = reach("example.com", 80)
 out["loopback"] = reach("127.0.0.1", int(sys.argv[1]))
-try:
-    out["file"] = "READ " + open(sys.argv[2]).read()
-except OSError as e:
-    out["file"] = "blocked: " + type(e).__name__
 out["env"] = sorted(os.environ)
+try:
+    out["mounts"] = "READ " + open("/proc/self/mountinfo").read()[:200]
+except OSError as e:
+    out["mounts"] = "blocked: " + type(e).__name__
 print(json.dumps(out))
 """
 _MEMORY = "chunks = []\nwhile True:\n    chunks.append(bytearray(16 * 1024 * 1024))\n"
@@ -60,33 +64,26 @@ else:
 """
 
 
-@dataclass
-class BackendReport:
-    """One backend as ``classroom doctor`` shows it."""
-
-    name: str
-    available: bool
-    reason: str = ""
-    fix: str = ""
-    selftest: SelfTestReport | None = None
-
-
-async def self_test(backend: Backend, language: str = "python", *, fresh: bool = False) -> SelfTestReport:
-    """Run the canaries on ``backend`` (cached per process unless ``fresh``)."""
-    key = f"{backend.name}:{language}"
+async def self_test(
+    backend: Backend, language: str = "python", *, fresh: bool = False, guard: Sequence[Path] = ()
+) -> SelfTestReport:
+    """Run the canaries on ``backend``; ``guard``: host-only directories that must stay invisible too (the
+    server's data directory). A passing report is cached per process unless ``fresh``; a failing one never."""
+    key = f"{backend.name}:{language}:{':'.join(sorted(str(p) for p in guard))}"
     if not fresh and key in _cache:
         return _cache[key]
     report = SelfTestReport(ok=False)
     try:
-        await _run_canaries(backend, language, report)
+        await _run_canaries(backend, language, report, tuple(guard))
     except Exception as e:
         report.failures.append(f"self-test could not run: {type(e).__name__}: {e}")
     report.ok = not report.failures
-    _cache[key] = report
+    if report.ok:
+        _cache[key] = report
     return report
 
 
-async def _run_canaries(backend: Backend, language: str, report: SelfTestReport) -> None:
+async def _run_canaries(backend: Backend, language: str, report: SelfTestReport, guard: tuple[Path, ...]) -> None:
     lim = SELFTEST_LIMITS
     lang = get_language(language)
     st = lang.selftest
@@ -110,24 +107,23 @@ async def _run_canaries(backend: Backend, language: str, report: SelfTestReport)
     listener.listen(8)
     listener.setblocking(False)
     os.environ[canary_var] = secret
-    with tempfile.TemporaryDirectory(prefix="classroom-canary-") as d:
-        path = _plant_secret(d, secret)
-        try:
-            spec = RunSpec(files={"main.py": _ESCAPE}, args=(str(listener.getsockname()[1]), path), limits=lim)
-            async with backend.sandbox(lim, language) as sb:
-                res = await sb.run(spec)
-        finally:
-            os.environ.pop(canary_var, None)
-            listener.close()
+    try:
+        spec = RunSpec(files={"main.py": _ESCAPE}, args=(str(listener.getsockname()[1]),), limits=lim)
+        async with backend.sandbox(lim, language) as sb:
+            res = await sb.run(spec)
+    finally:
+        os.environ.pop(canary_var, None)
+        listener.close()
     try:
         seen = json.loads(res.stdout)
     except ValueError:
         report.failures.append(f"escape canary did not report: {res.verdict} {res.stderr[-300:]!r}")
         return
     _check(report, "unprivileged", seen["uid"] != 0, f"uid {seen['uid']}")
-    for k in ("ip", "name", "loopback", "file"):
+    for k in ("ip", "name", "loopback", "mounts"):
         _check(report, f"no {k}", str(seen[k]).startswith("blocked"), str(seen[k]))
     _check(report, "clean env", canary_var not in seen["env"] and secret not in res.stdout, ",".join(seen["env"]))
+    await _check_host_canaries(backend, language, report, guard)
 
     async with backend.sandbox(lim, language) as sb:
         res = await sb.run(RunSpec(files={"main.py": _MEMORY}, limits=lim))
@@ -137,13 +133,25 @@ async def _run_canaries(backend: Backend, language: str, report: SelfTestReport)
     _check(report, "pids limit", res.stdout.startswith("limited"), f"{res.verdict} {res.stdout.strip()!r}")
 
 
-def _plant_secret(directory: str, secret: str) -> str:
-    path = os.path.join(directory, "secret.txt")
-    with open(path, "w") as f:
-        f.write(secret)
-    os.chmod(directory, 0o755)
-    os.chmod(path, 0o644)  # readable by anyone on the host: only the box may stop the read
-    return path
+async def _check_host_canaries(
+    backend: Backend, language: str, report: SelfTestReport, guard: tuple[Path, ...]
+) -> None:
+    lim = SELFTEST_LIMITS
+    with HostCanaries(guard) as canaries:
+        if canaries.unplanted and os.geteuid() == 0:
+            # root can write anywhere: a place it could not plant in is a broken host, not a reason to look less
+            _check(report, "canaries planted", False, f"could not plant: {canaries.unplanted}")
+        spec = RunSpec(files={"main.py": PROBE}, args=(canaries.probe_arg(),), limits=lim)
+        async with backend.sandbox(lim, language) as sb:
+            res = await sb.run(spec)
+        try:
+            seen = json.loads(res.stdout)
+        except ValueError:
+            _check(report, "no file", False, f"canary probe did not report: {res.verdict} {res.stderr[-300:]!r}")
+            return
+        leaks = canaries.leaks(seen)
+        places = ", ".join(canaries.places())
+        _check(report, "no file", not leaks, "; ".join(leaks) if leaks else f"hidden: {places}")
 
 
 def _check(report: SelfTestReport, name: str, ok: bool, detail: str) -> None:
@@ -161,32 +169,3 @@ def _check_limits(report: SelfTestReport, lim: Limits) -> None:
     _check(report, "cgroup memory", mem == str(lim.memory_bytes), f"memory limit read back: {mem}")
     pids = got.get("pids", "")
     _check(report, "cgroup pids", pids == str(lim.pids), f"pids limit read back: {pids}")
-
-
-async def probe_backends(language: str = "python", fresh: bool = False) -> list[BackendReport]:
-    """Every registered backend: available or why not (and the fix), and its self-test result."""
-    from execution.registry import backend_names, get_backend
-
-    reports = []
-    for name in backend_names():
-        try:
-            backend = get_backend(name)
-            missing = await asyncio.to_thread(backend.unavailable_reason)
-        except Exception as e:
-            missing = (f"{type(e).__name__}: {e}", "")
-        if missing is not None:
-            reports.append(BackendReport(name, False, missing[0], missing[1]))
-            continue
-        st = await self_test(backend, language, fresh=fresh)
-        reason = "" if st.ok else "confinement self-test failed: " + "; ".join(st.failures)
-        reports.append(BackendReport(name, st.ok, reason, "" if st.ok else "see the failed checks", st))
-    return reports
-
-
-def probe_backends_sync(language: str = "python") -> list[BackendReport]:
-    """:func:`probe_backends` for synchronous callers such as ``classroom doctor``."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(probe_backends(language, fresh=True))
-    raise RuntimeError("probe_backends_sync() called inside an event loop; await probe_backends()")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 import posixpath
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 MiB = 1024 * 1024
 
@@ -50,6 +50,78 @@ class Limits:
         if self.pids < 4:
             raise ValueError("Limits.pids must be >= 4")
 
+    def lowered(self, asked: Mapping[str, float]) -> Limits:
+        """These limits with each of :data:`LOWERABLE` that ``asked`` names taken down to the asked value.
+
+        A request can only tighten a limit, never lift it: a value above the current one, a missing one or a
+        non-positive one leaves the current limit as it is. Unknown names are ignored."""
+        changes: dict[str, Any] = {}
+        for name in LOWERABLE:
+            value = asked.get(name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                continue
+            current = getattr(self, name)
+            if value < current:
+                changes[name] = type(current)(value)
+        if "memory_bytes" in changes:
+            changes["memory_bytes"] = max(int(changes["memory_bytes"]), 16 * MiB)  # the interpreter's floor
+        return replace(self, **changes) if changes else self
+
+
+# The limits one run may ask to lower (API clients such as Judge0's and Piston's send them per request).
+LOWERABLE = ("wall_seconds", "cpu_seconds", "memory_bytes", "output_bytes")
+
+
+@dataclass(frozen=True)
+class HiddenTest:
+    """One hidden test of a grade run: Python run by the grader (never by the program) with ``main`` standing for
+    the student's module; ``points`` is its weight; ``message`` is shown to the student when it fails."""
+
+    name: str
+    code: str
+    points: float = 1.0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class GradeSpec:
+    """What makes a run a *grade* run: the hidden tests, and how long each question to the program may take."""
+
+    tests: tuple[HiddenTest, ...]
+    call_seconds: float = 2.0
+    module: str = "main"
+
+    def __post_init__(self) -> None:
+        if not self.tests:
+            raise ValueError("a grade run needs at least one hidden test")
+        if not self.call_seconds > 0:
+            raise ValueError("GradeSpec.call_seconds must be > 0")
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """How one hidden test went: its name, whether it passed, the message for the student, its weight."""
+
+    name: str
+    passed: bool
+    message: str
+    points: float
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    """The grader's report of a grade run. ``loaded`` is False when the program failed before it could be asked
+    anything (``error`` says why, every test failed with it)."""
+
+    loaded: bool
+    error: str
+    tests: tuple[TestResult, ...]
+
+    @property
+    def score_fraction(self) -> float:
+        total = sum(t.points for t in self.tests)
+        return sum(t.points for t in self.tests if t.passed) / total if total else 0.0
+
 
 @dataclass(frozen=True)
 class RunSpec:
@@ -67,8 +139,13 @@ class RunSpec:
     language: str = "python"
     limits: Limits = field(default_factory=Limits)
     stdin_open: bool = False
+    grade: GradeSpec | None = None
 
     def __post_init__(self) -> None:
+        if self.grade is not None and self.stdin_open:
+            raise ValueError("a grade run takes no interactive stdin")
+        if self.grade is not None and self.entry != self.grade.module + ".py":
+            raise ValueError(f"a grade run's entry must be {self.grade.module}.py")
         for path in self.files:
             check_relative_path(path)
         if self.entry not in self.files:
@@ -120,6 +197,8 @@ class RunResult:
 
     ``signal`` is set when the program was killed by one (``exit_code`` is then ``None``); ``error`` is the
     Python exception located in the user's frame; ``detail`` is a one-line reason for a limit verdict.
+    ``grade`` is the grader's report of a grade run (None for a plain run, or when no report came out: a limit
+    stopped the grading, and then the verdict says which).
     """
 
     verdict: Verdict
@@ -134,3 +213,4 @@ class RunResult:
     stderr_truncated: bool = False
     error: PythonError | None = None
     detail: str = ""
+    grade: GradeReport | None = None

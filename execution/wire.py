@@ -11,7 +11,7 @@ import termios
 import time
 from collections.abc import Sequence
 
-from execution.types import Chunk, OnChunk, RunSpec, Stream
+from execution.types import Chunk, GradeReport, OnChunk, RunSpec, Stream, TestResult
 
 
 def encode_request(spec: RunSpec, nonce: str = "") -> bytes:
@@ -19,8 +19,27 @@ def encode_request(spec: RunSpec, nonce: str = "") -> bytes:
     body: dict[str, object] = {"files": dict(spec.files), "entry": spec.entry, "args": list(spec.args)}
     if nonce:
         body["nonce"] = nonce
+    if spec.grade is not None:
+        # how to grade, without the tests: they follow (encode_tests) once the box's init says the program loaded
+        body["grade"] = {
+            "count": len(spec.grade.tests),
+            "call_seconds": spec.grade.call_seconds,
+            "load_seconds": max(spec.grade.call_seconds, spec.limits.wall_seconds / 2),
+            "module": spec.grade.module,
+        }
     req = json.dumps(body).encode()
     return f"{len(req)}\n".encode() + req
+
+
+LOADED = b"loaded\n"  # on the status pipe: the program loaded, send the tests
+LOADED_TRAILER = b"\0classroom-loaded:"  # the same on stdout, with the run's nonce (docker)
+
+
+def encode_tests(spec: RunSpec) -> bytes:
+    """The hidden tests, for the box's stdin once its init asked for them (a grade run only)."""
+    assert spec.grade is not None
+    data = json.dumps([{"code": t.code, "message": t.message} for t in spec.grade.tests]).encode()
+    return f"{len(data)}\n".encode() + data
 
 
 async def deliver(on_chunk: OnChunk | None, chunk: Chunk) -> None:
@@ -68,3 +87,25 @@ async def drain(
             return True
         await asyncio.sleep(0.0002)
     return False
+
+
+MAX_REPORT = 1 << 20
+
+
+def decode_report(spec: RunSpec, data: bytes) -> GradeReport | None:
+    """The grader's report, matched to ``spec``'s tests by position: names and weights come from the spec (the
+    box only says passed or not, and why). None if it is not a well-formed report for these tests."""
+    if spec.grade is None or len(data) > MAX_REPORT:
+        return None
+    try:
+        raw = json.loads(data)
+        results = raw["results"]
+        if not isinstance(results, list) or len(results) != len(spec.grade.tests):
+            return None
+        tests = tuple(
+            TestResult(t.name, r[0] is True, str(r[1])[:500], t.points)
+            for t, r in zip(spec.grade.tests, results, strict=True)
+        )
+        return GradeReport(bool(raw.get("loaded")), str(raw.get("error") or "")[:500], tests)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None

@@ -15,6 +15,15 @@ apt_install() {
   if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+install_failed() {
+  # install_failed MESSAGE: a piece could not be set up. Under CI=true that fails the run: a broken install must
+  # not turn into skipped tests. Elsewhere it is reported and `classroom doctor` says what is missing.
+  echo "install-system: $*" >&2
+  case "${CI:-}" in
+    1 | true | TRUE | True | yes) echo "install-system: CI=true, so this is fatal" >&2; exit 1 ;;
+  esac
+  return 0
+}
 export -f apt_install 2>/dev/null || true
 for piece in "$here"/system.d/*.sh; do
   [ -e "$piece" ] || continue

@@ -22,6 +22,20 @@ from classroom import db
 from classroom.settings import Settings, load_settings
 from classroom.tables import TABLES
 
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under ``CI=true`` the run stops at once, failed, unless bwrap, nsjail, docker and Chromium (and whatever
+    ``CLASSROOM_TEST_REQUIRE_BACKENDS`` adds) are all usable: a broken install must not turn into skips. Elsewhere
+    a declared piece fails the tests that need it, one by one (tests/must_work.py)."""
+    from must_work import in_ci, machine_problems
+
+    if not in_ci():
+        return
+    problems = machine_problems()
+    if problems:
+        pytest.exit("required pieces of this machine are not usable:\n  " + "\n  ".join(problems), returncode=1)
+
+
 POSTGRES_ADMIN_URL = os.environ.get("CLASSROOM_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_TEST_URL = os.environ.get("CLASSROOM_TEST_REDIS", "redis://127.0.0.1:6379/11")
 
@@ -35,9 +49,8 @@ def _psql(sql: str) -> None:
     subprocess.run(["psql", POSTGRES_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True, capture_output=True)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped at the end."""
+def _new_database() -> Iterator[str]:
+    """An empty PostgreSQL database (its URL), dropped when the generator is closed."""
     name = f"classroom_test_{secrets.token_hex(4)}"
     try:
         _psql(f"CREATE DATABASE {name}")
@@ -46,6 +59,18 @@ def postgres_url() -> Iterator[str]:
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}"
     _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    yield from _new_database()
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database of this test's own (not migrated), dropped after it."""
+    yield from _new_database()
 
 
 @pytest.fixture(scope="session")
@@ -131,6 +156,7 @@ def ray_local() -> Iterator[None]:
     if not ray.is_initialized():
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 namespace=f"classroom-test-{secrets.token_hex(3)}", resources={cluster.SLOT_RESOURCE: 2})
+                 namespace=f"classroom-test-{secrets.token_hex(3)}", resources={cluster.SLOT_RESOURCE: 2,
+                            cluster.EDGE_RESOURCE: cluster.EDGE_UNITS})
     yield
     ray.shutdown()

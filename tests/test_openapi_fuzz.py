@@ -43,7 +43,8 @@ def _prepare(tmp: Path) -> tuple[Any, dict[str, str]]:
         engine = db.engine_from_url(f"sqlite:///{tmp / 'fuzz.sqlite'}")
         await db.migrate(engine)
         await courses.import_course(courses.SAMPLE_DIR)
-        app = create_app(app_settings(tmp, engine))
+        # Generated requests come by the hundred: a runs-per-minute limit would answer most of them with 429.
+        app = create_app(app_settings(tmp, engine, runs_per_minute="1000000"))
         world = await build_world(app.state.settings)
         return app, world.headers("instructor")
 
@@ -74,3 +75,48 @@ def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
 @pytest.mark.parametrize("path", EXCLUDED_PATHS)
 def test_exclusions_are_real(path: str) -> None:
     assert path in schema.raw_schema["paths"]
+
+
+# Bodies no generator makes but attackers do: each must be a 400 with a reason on every operation that takes a
+# body (the parse comes before any handler), never a 5xx, and the app must keep serving.
+HOSTILE_BODIES = {
+    "deep array": b"[" * 100_000 + b"]" * 100_000,
+    "deep object": b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
+    "deeper than allowed": b'{"a":' + b"[" * 40 + b"]" * 40 + b"}",
+    "huge integer": b'{"name": ' + b"9" * 100_000 + b"}",
+    "float overflow": b'{"name": 1e400}',
+    "duplicate key": b'{"name": "a", "name": "b"}',
+    "NaN": b'{"name": NaN}',
+    "not UTF-8": b'{"name": "\xff\xfe"}',
+}
+
+
+def _body_operations() -> list[tuple[str, str]]:
+    found = []
+    for path, methods in schema.raw_schema["paths"].items():
+        for method, op in methods.items():
+            if "requestBody" in op:
+                found.append((method.upper(), path))
+    return found
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", sorted(HOSTILE_BODIES))
+async def test_hostile_bodies_are_refused_with_a_reason(kind: str) -> None:
+    import re
+    import uuid
+
+    import httpx
+
+    operations = _body_operations()
+    assert {("POST", "/api/join"), ("POST", "/api/runs")} <= set(operations)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(_APP), base_url="http://127.0.0.1:8000") as client:
+        bearer = _HEADERS["Authorization"].removeprefix("Bearer ")
+        for method, path in operations:
+            # Credentials in the path (Piston's base URL) are the caller's own; any other id is a random one.
+            url = re.sub(r"{\w+}", str(uuid.uuid4()), path.replace("{token}", bearer))
+            headers = {**_HEADERS, "content-type": "application/json"}
+            response = await client.request(method, url, content=HOSTILE_BODIES[kind], headers=headers)
+            assert response.status_code == 400, (method, path, response.status_code, response.text[:200])
+            assert response.json()["error"] == "bad_request" and response.json()["detail"]
+        assert (await client.get("/healthz")).status_code == 200

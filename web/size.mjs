@@ -5,7 +5,7 @@ import { gzipSync } from "node:zlib";
 import path from "node:path";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
-const BUDGET_KB = { room: 150, join: 150, login: 150, class: 150 };
+const BUDGET_KB = { room: 150, join: 150, login: 150, class: 150, grid: 150, gradebook: 150, dashboard: 150 };
 const meta = JSON.parse(readFileSync(path.join(here, "dist/meta.json"), "utf8"));
 const gz = (file) => gzipSync(readFileSync(path.join(here, file)), { level: 9 }).length;
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from classroom.courses.format import load_course_dir
+from classroom.courses.format import load_course_dir, tests_to_text
 from classroom.tables import Lesson
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
@@ -47,7 +47,8 @@ async def import_course(directory: Path) -> ImportReport:
                 title=lesson.title,
                 body=lesson.body,
                 starter_files=lesson.starter_files,
-                hidden_tests=lesson.hidden_tests,
+                hidden_tests=tests_to_text(lesson.hidden_tests),
+                hint_after=lesson.hint_after,
                 points=lesson.points,
                 hints=lesson.hints,
                 content_hash=lesson.content_hash,

@@ -12,16 +12,21 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 Message = dict[str, Any]
+OnPublish = Callable[[str, int, Message], None]
 MAX_AGE_SECONDS = 3600.0
+VOID = ("stdout", "stderr", "started")  # what a retry makes void
 
 
 @dataclass
 class RunStream:
     history: list[Message] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)  # each history message's sequence number
+    published: int = 0  # messages published so far: the next one's sequence number
     subscribers: set[asyncio.Queue[Message]] = field(default_factory=set)
     kept_bytes: int = 0
     done: bool = False
@@ -37,6 +42,8 @@ class RunHub:
         self._streams: dict[str, RunStream] = {}
         # Submit received -> first output byte here, in ms (the server's share of the latency the user sees).
         self.first_output_ms: collections.deque[float] = collections.deque(maxlen=1000)
+        # Told of every message with its sequence number (the relay to other replicas listens here).
+        self.on_publish: OnPublish | None = None
 
     def open(self, run_id: str, meta: dict[str, Any] | None = None) -> None:
         if run_id not in self._streams:
@@ -55,6 +62,8 @@ class RunHub:
         stream = self._streams.setdefault(run_id, RunStream())
         if stream.done:
             return
+        seq = stream.published
+        stream.published += 1
         if message["type"] in ("stdout", "stderr"):
             if stream.first_output is None and stream.opened:
                 stream.first_output = time.perf_counter()
@@ -62,19 +71,30 @@ class RunHub:
             size = len(message["data"])
             if stream.kept_bytes + size <= self.max_bytes:
                 stream.history.append(message)
+                stream.numbers.append(seq)
             stream.kept_bytes += size
         elif message["type"] == "retry":
             # The failed attempt's output is void: late subscribers see only the attempt that counts.
-            stream.history = [m for m in stream.history if m["type"] not in ("stdout", "stderr", "started")]
+            kept = [(m, n) for m, n in zip(stream.history, stream.numbers, strict=True) if m["type"] not in VOID]
+            stream.history, stream.numbers = [m for m, _ in kept], [n for _, n in kept]
             stream.kept_bytes = 0
             stream.history.append(message)
+            stream.numbers.append(seq)
         else:
             stream.history.append(message)
+            stream.numbers.append(seq)
         for queue in stream.subscribers:
             queue.put_nowait(message)
+        if self.on_publish is not None:
+            self.on_publish(run_id, seq, message)
         if message["type"] == "exit":
             stream.done = True
             asyncio.get_running_loop().call_later(self.keep_seconds, self._streams.pop, run_id, None)
+
+    def numbered_history(self, run_id: str) -> list[tuple[int, Message]]:
+        """The messages so far with their sequence numbers (empty for a run this process does not stream)."""
+        stream = self._streams.get(run_id)
+        return [] if stream is None else list(zip(stream.numbers, stream.history, strict=True))
 
     def subscribe(self, run_id: str) -> tuple[list[Message], asyncio.Queue[Message]] | None:
         stream = self._streams.get(run_id)
@@ -89,3 +109,10 @@ class RunHub:
         stream = self._streams.get(run_id)
         if stream is not None:
             stream.subscribers.discard(queue)
+
+
+def echo_stdin(hub: RunHub, run_id: str, data: str | None) -> None:
+    """The shared console: what the starter typed goes into the run's stream (on the replica that owns the run,
+    so every subscriber, here or on another replica, sees it once). End of input is not shown."""
+    if data is not None and hub.has(run_id):
+        hub.publish(run_id, {"type": "stdin", "data": data})

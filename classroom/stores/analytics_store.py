@@ -20,7 +20,7 @@ from piccolo.table import Table
 from actors.analytics_store import StoredRows
 from analytics import AggregateRow, Outcome
 from classroom.db import write_transaction
-from classroom.tables import AnalyticsAggregate, AnalyticsEvent, Class, Room, Run, User
+from classroom.tables import AnalyticsAggregate, AnalyticsEvent, Class, Enrollment, Room, Run, User
 
 
 async def _existing(table: type[Table], ids: Iterable[uuid.UUID | None]) -> set[uuid.UUID]:
@@ -57,6 +57,14 @@ class PiccoloAnalyticsStore:
 
     async def existing_classes(self, class_ids: Iterable[uuid.UUID | None]) -> set[uuid.UUID]:
         return await _existing(Class, class_ids)
+
+    async def students(self, class_id: uuid.UUID) -> dict[uuid.UUID, str]:
+        rows = await (
+            Enrollment.select(Enrollment.user, Enrollment.user.display_name, Enrollment.user.role)
+            .where((Enrollment.klass == class_id) & (Enrollment.role == "student") & Enrollment.removed_at.is_null())
+            .run()
+        )
+        return {uuid.UUID(str(r["user"])): str(r["user.display_name"]) for r in rows if r["user.role"] == "student"}
 
     async def insert_events(self, outcomes: list[Outcome]) -> None:
         """One ``analytics_events`` row per outcome, nulling references to rows that are gone."""

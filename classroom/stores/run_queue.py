@@ -13,8 +13,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.queue import INTERACTIVE_KEY, MAX_ATTEMPTS, QueuedRun, internal_error
-from classroom.tables import Run
+from actors.queue import INTERACTIVE_KEY, LIMITS_KEY, MAX_ATTEMPTS, QueuedRun, internal_error
+from classroom.tables import Lesson, Run
 
 RESULT_COLUMNS = (
     "verdict",
@@ -50,7 +50,41 @@ def _queued(row: dict[str, Any]) -> QueuedRun:
         priority=int(row["priority"] or 0),
         created_at=created,
         attempts=int(row["attempts"] or 0),
+        kind=str(row.get("kind") or "run"),
+        exercise=_s(row.get("exercise")),
+        graded=bool(row.get("tests")) or row.get("kind") == "grade",
     )
+
+
+async def grade_spec(lesson_id: Any) -> dict[str, Any]:
+    """The ``grade`` part of a check's spec: the hidden tests of that lesson version (none if it was deleted,
+    which the slot reports as an internal error)."""
+    row = None
+    if lesson_id is not None:
+        row = await Lesson.select(Lesson.hidden_tests).where(Lesson.id == lesson_id).first().run()
+    return {"tests": stored_tests(row["hidden_tests"]) if row else []}
+
+
+def stored_tests(text: str) -> list[dict[str, Any]]:
+    """``lessons.hidden_tests`` as the slot takes them. The column holds the JSON list written by
+    :func:`classroom.courses.format.tests_to_text`; text of the older form (one plain script) is one test."""
+    if not text.strip():
+        return []
+    try:
+        tests = json.loads(text)
+    except ValueError:
+        tests = None
+    if not isinstance(tests, list):
+        return [{"name": "hidden tests", "code": text, "points": 1.0, "message": ""}]
+    return [
+        {
+            "name": str(t["name"]),
+            "code": str(t["code"]),
+            "points": float(t.get("points", 1)),
+            "message": t.get("message", ""),
+        }
+        for t in tests
+    ]
 
 
 class PiccoloRunQueue:
@@ -62,7 +96,10 @@ class PiccoloRunQueue:
 
     async def load_queued(self, limit: int = 5000) -> list[QueuedRun]:
         rows = (
-            await Run.select(Run.id, Run.user, Run.room, Run.klass, Run.priority, Run.created_at, Run.attempts)
+            await Run.select(
+                *(Run.id, Run.user, Run.room, Run.klass, Run.priority, Run.created_at, Run.attempts),
+                *(Run.kind, Run.exercise, Run.lesson.hidden_tests.as_alias("tests")),
+            )
             .where(Run.status == "queued")
             .order_by(Run.created_at)
             .limit(limit)
@@ -72,7 +109,7 @@ class PiccoloRunQueue:
 
     async def load_spec(self, run_id: str) -> dict[str, Any] | None:
         row = (
-            await Run.select(Run.files, Run.entry, Run.stdin, Run.args, Run.status)
+            await Run.select(Run.files, Run.entry, Run.stdin, Run.args, Run.status, Run.kind, Run.lesson)
             .where(Run.id == uuid.UUID(run_id))
             .first()
             .run()
@@ -86,7 +123,13 @@ class PiccoloRunQueue:
         if isinstance(args, str):
             args = json.loads(args)
         interactive = bool(files.pop(INTERACTIVE_KEY, False)) if isinstance(files, dict) else False
-        return {"files": files, "entry": row["entry"], "stdin": row["stdin"], "args": args, "interactive": interactive}
+        limits = files.pop(LIMITS_KEY, None) if isinstance(files, dict) else None
+        spec = {"files": files, "entry": row["entry"], "stdin": row["stdin"], "args": args, "interactive": interactive}
+        if isinstance(limits, dict):
+            spec["limits"] = limits
+        if row["kind"] == "grade":
+            spec["grade"] = await grade_spec(row["lesson"])
+        return spec
 
     async def claim(self, run_id: str, token: str, lease_seconds: float) -> int | None:
         now = _now()
@@ -141,6 +184,9 @@ class PiccoloRunQueue:
         values[Run.error_line] = error.get("line")
         if result.get("verdict") == "internal_error" or result.get("internal_reason"):
             values[Run.internal_reason] = result.get("internal_reason") or result.get("detail") or None
+        if "grade" in result:
+            values[Run.grade] = result["grade"]
+            values[Run.score] = result.get("fraction")
         values[Run.status] = "finished"
         values[Run.finished_at] = _now()
         values[Run.lease_expires_at] = None

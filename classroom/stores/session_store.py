@@ -85,7 +85,12 @@ class PiccoloSessionStore:
             .order_by(HelpRequest.created_at)
             .run()
         )
-        return [Hand(str(r.id), str(r.user), _sid(r.room), str(r.note), r.created_at) for r in rows]
+        return [
+            Hand(
+                str(r.id), str(r.user), _sid(r.room), str(r.note), r.created_at, file=r.cursor_file, line=r.cursor_line
+            )
+            for r in rows
+        ]
 
     async def find_hand(self, class_id: str, hand_id: str) -> Hand | None:
         """A hand of this class, open or resolved (to tell "already resolved" from "no such hand")."""
@@ -97,7 +102,17 @@ class PiccoloSessionStore:
         )
         if r is None:
             return None
-        return Hand(str(r.id), str(r.user), _sid(r.room), str(r.note), r.created_at, r.resolved_at, _sid(r.resolved_by))
+        return Hand(
+            str(r.id),
+            str(r.user),
+            _sid(r.room),
+            str(r.note),
+            r.created_at,
+            r.resolved_at,
+            _sid(r.resolved_by),
+            file=r.cursor_file,
+            line=r.cursor_line,
+        )
 
     async def insert_hand(self, class_id: str, hand: Hand) -> None:
         await (
@@ -107,6 +122,8 @@ class PiccoloSessionStore:
                 user=uuid.UUID(hand.user_id),
                 room=None if hand.room_id is None else uuid.UUID(hand.room_id),
                 note=hand.note,
+                cursor_file=hand.file,
+                cursor_line=hand.line,
                 created_at=hand.created_at,
             )
             .save()

@@ -1,11 +1,14 @@
 // Load clients for load/bench_collab.py: many stock y-websocket providers in one Node process.
 // Usage: node peers.mjs '<json>' with {url, rooms: [names], clients, token, mode, rate, duration, warmup, cursors,
-//                                      procs, index}
+//                                      procs, index, tokens}
+// `tokens` (optional): one list per room of one token per client (client i of room r presents tokens[r][i]);
+// without it every client presents `token`.
 // The clients of every room are spread over `procs` processes (this is number `index`): client i of a room
 // lives in process i % procs, so that one process's event loop is not what the latency measures.
 //   mode "edit": this process's clients take turns inserting a marker `e<index>_<n>;` in their room (together
 //                the processes make `rate` edits/s per room) and record when other clients see markers.
-//                Prints {"sends": {id: epoch ms}, "receipts": {id: [count, last epoch ms]}}; the bench merges them.
+//                Prints {"sends": {id: epoch ms}, "receipts": {id: [epoch ms, ...]}} (one time per receiving
+//                client: every (edit, receiver) pair counts); the bench merges them.
 //                Also prints {"event":"measuring"} after the warm-up and {"event":"done"} when it stops editing.
 //   mode "idle": connect, print {"synced": n}, stay connected until stdin closes.
 import * as Y from 'yjs'
@@ -34,17 +37,16 @@ const onUpdate = (peer) => () => {
     if (peer.seen.has(id)) continue
     peer.seen.add(id)
     if (id.startsWith(`${index}_`) && peer.own.has(id)) continue
-    const r = receipts[id] || (receipts[id] = [0, 0])
-    r[0]++
-    r[1] = Math.max(r[1], now)
+    ;(receipts[id] || (receipts[id] = [])).push(Math.round(now * 1000) / 1000)
   }
 }
 
-for (const room of rooms) {
+for (const [r, room] of rooms.entries()) {
   for (let i = index; i < cfg.clients; i += procs) {
     const doc = new Y.Doc()
+    const token = (cfg.tokens && cfg.tokens[r] && cfg.tokens[r][i]) || cfg.token
     const provider = new WebsocketProvider(cfg.url, room.name, doc, {
-      WebSocketPolyfill: WebSocket, disableBc: true, params: cfg.token ? { token: cfg.token } : {}
+      WebSocketPolyfill: WebSocket, disableBc: true, params: token ? { token } : {}
     })
     if (!cfg.cursors) provider.awareness.setLocalState(null)
     const peer = { doc, provider, seen: new Set(), own: new Set() }
@@ -95,7 +97,10 @@ if (cfg.mode === 'idle') {
   }
   process.stdout.write(JSON.stringify({ event: 'done', at: epoch() }) + '\n')
   await sleep(2000)
-  process.stdout.write(JSON.stringify({ sends, receipts }) + '\n')
-  for (const p of all) p.provider.destroy()
-  setTimeout(() => process.exit(0), 200)
+  // Exit only once the report is out: a pipe's writes are asynchronous, and exiting earlier cut reports longer
+  // than the pipe's buffer when the reader was slow (a loaded machine).
+  process.stdout.write(JSON.stringify({ sends, receipts }) + '\n', () => {
+    for (const p of all) p.provider.destroy()
+    setTimeout(() => process.exit(0), 200)
+  })
 }

@@ -1,13 +1,14 @@
 # shellcheck shell=bash
 # The browser side: Debian's Chromium for the Playwright tests (tests/browser drive /usr/bin/chromium; no browser
 # is ever downloaded), Node.js + npm when missing, and the front-end bundle in web/dist. Sourced by
-# scripts/install-system.sh, which defines apt_install. Idempotent and quick when done; a failure is reported,
-# never fatal: the browser tests skip without /usr/bin/chromium and the pages say when the bundle is missing.
+# scripts/install-system.sh, which defines apt_install and install_failed. Idempotent and quick when done; a failure
+# is reported: fatal under CI=true, elsewhere the browser tests skip without /usr/bin/chromium and the pages say
+# when the bundle is missing.
 _web_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/web"
 
-apt_install chromium fonts-dejavu-core || echo "30-browser: could not install chromium (browser tests will skip)" >&2
+apt_install chromium fonts-dejavu-core || install_failed "30-browser: could not install chromium (browser tests will skip)"
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm \
-  || echo "30-browser: could not install nodejs/npm (the front end cannot be built)" >&2
+  || install_failed "30-browser: could not install nodejs/npm (the front end cannot be built)"
 
 if command -v npm >/dev/null 2>&1 && [ -f "$_web_root/package.json" ]; then
   (
@@ -15,6 +16,6 @@ if command -v npm >/dev/null 2>&1 && [ -f "$_web_root/package.json" ]; then
     [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] \
       || npm ci --no-audit --no-fund --loglevel=error
     npm run --silent build
-  ) || echo "30-browser: could not build the front end in $_web_root" >&2
+  ) || install_failed "30-browser: could not build the front end in $_web_root"
 fi
 unset _web_root

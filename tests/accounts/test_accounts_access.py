@@ -8,7 +8,7 @@ import pytest
 from authz_world import World
 from piccolo.engine.base import Engine
 
-from classroom.access import class_access, room_access, run_access
+from classroom.auth.access import class_access, room_access, run_access
 from classroom.errors import Forbidden, NotFound
 from classroom.tables import Enrollment
 

@@ -1,16 +1,16 @@
-"""Removal across replicas through Redis: another replica's sockets close within a second."""
+"""Removal across replicas through Redis: another replica's sockets close (how fast is load/'s business)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 import pytest
 import redis.asyncio as aioredis
 
-from classroom import presence, presence_fanout
-from classroom.presence_fanout import PresenceFanout
+from classroom.presence import fanout
+from classroom.presence import service as presence
+from classroom.presence.fanout import PresenceFanout
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
@@ -27,10 +27,8 @@ async def test_a_removal_reaches_the_other_replica(redis_url: str) -> None:
     user, klass = uuid.uuid4(), uuid.uuid4()
     presence.register(user, close, class_id=klass)
     try:
-        started = time.monotonic()
         await replica_a.publish(user, klass)
-        await asyncio.wait_for(closed.wait(), timeout=1)
-        assert time.monotonic() - started < 1.0
+        await asyncio.wait_for(closed.wait(), timeout=30)  # generous: the event, not its speed, is tested
         assert presence.count(user) == 0
         assert (await replica_b.check()).ok
     finally:
@@ -51,7 +49,7 @@ async def test_a_replica_ignores_its_own_message_and_remove_closes_locally(redis
     user = uuid.uuid4()
     presence.register(user, close)
     try:
-        assert await presence_fanout.remove(user) == 1  # local close, then the publish it will ignore
+        assert await fanout.remove(user) == 1  # local close, then the publish it will ignore
         await asyncio.sleep(0.3)
         assert calls == ["closed"]
         await replica._handle(b"not json")  # malformed messages are ignored, not fatal

@@ -17,7 +17,7 @@ from authz_world import World
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from classroom import tokens
+from classroom.auth import tokens
 from classroom.errors import Unauthenticated
 from classroom.settings import Settings
 

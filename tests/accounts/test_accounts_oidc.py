@@ -15,8 +15,8 @@ from oidc_idp import TestIdP
 from piccolo.engine.base import Engine
 from starlette.applications import Starlette
 
-from classroom import tokens
 from classroom.app import create_app
+from classroom.auth import tokens
 from classroom.tables import AuditLog, User
 
 # authlib's own OpenID hook calls a soon-changing signature inside the test provider; not ours to fix.
@@ -41,10 +41,54 @@ async def oidc_app(sqlite_database: Engine[Any], tmp_path: Path, idp: TestIdP) -
         oidc_discovery_url=idp.discovery_url,
         oidc_client_id="classroom",
         oidc_client_secret="client-secret-0123",
+        oidc_instructors="@school.example",  # the test provider's user is alice@school.example
     )
     app = create_app(settings)
     async with started(app):
         yield app
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("allowlist", [(), ("bob@school.example", "@other.example")])
+async def test_an_identity_outside_the_instructor_allowlist_gets_a_clear_page(
+    sqlite_database: Engine[Any], tmp_path: Path, idp: TestIdP, allowlist: tuple[str, ...]
+) -> None:
+    settings = app_settings(
+        tmp_path,
+        sqlite_database,
+        oidc_discovery_url=idp.discovery_url,
+        oidc_client_id="classroom",
+        oidc_client_secret="client-secret-0123",
+        oidc_instructors=",".join(allowlist),
+    )
+    app = create_app(settings)
+    async with started(app), new_client(app) as browser:
+        refused = await sign_in(browser)
+        assert refused.status_code == 403
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "not an instructor here" in refused.text and "alice@school.example" in refused.text
+        assert tokens.SESSION_COOKIE not in browser.cookies
+        assert (await browser.get("/api/me")).status_code == 401
+    assert await User.objects().where(User.oidc_subject == "alice-123").run() == []
+    refusals = await AuditLog.objects().where(AuditLog.action == "signin.refused").run()
+    assert len(refusals) == 1
+
+
+def test_the_allowlist_matches_verified_addresses_and_domains(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from classroom.accounts.oidc import may_become_instructor
+    from classroom.settings import load_settings
+
+    base = load_settings({"CLASSROOM_DATA_DIR": str(tmp_path)}, dotenv=None)
+    listed = replace(base, oidc_instructors=("ada@school.edu", "@uni.example"))
+    assert may_become_instructor(listed, "Ada@School.edu")
+    assert may_become_instructor(listed, "bob@uni.example")
+    assert not may_become_instructor(listed, "bob@evil-uni.example")
+    assert not may_become_instructor(listed, "ada@school.edu.evil.example")
+    assert not may_become_instructor(listed, None)
+    assert not may_become_instructor(base, "ada@school.edu")  # empty: nobody new
+    assert may_become_instructor(replace(base, oidc_instructors=("*",)), None)
 
 
 async def to_provider(browser: httpx.AsyncClient, query: str = "next=/classes") -> str:

@@ -12,8 +12,8 @@ from authz_harness import app_settings, started
 from authz_world import build_world
 from piccolo.engine.base import Engine
 
+from classroom.auth.ratelimit import Limit, MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from classroom.errors import RateLimited
-from classroom.ratelimit import Limit, MemoryRateLimiter, RateLimiter, RedisRateLimiter
 
 LIMIT = Limit("test", 3, 60, "tests")
 
@@ -84,9 +84,10 @@ async def test_joins_are_limited_per_address(tmp_path: Path, sqlite_database: En
     from classroom.app import create_app
 
     app = create_app(app_settings(tmp_path, sqlite_database, joins_per_ten_minutes="5"))
-    async with started(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8000"
-    ) as client:
+    async with (
+        started(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8000") as client,
+    ):
         world = await build_world(app.state.settings)
         for i in range(5):
             response = await client.post("/api/join", json={"join_code": world.class1.join_code, "name": f"S{i}"})
@@ -94,6 +95,10 @@ async def test_joins_are_limited_per_address(tmp_path: Path, sqlite_database: En
         response = await client.post("/api/join", json={"join_code": world.class1.join_code, "name": "Too many"})
         assert response.status_code == 429 and int(response.headers["retry-after"]) >= 1
         assert "at most 5 per 600 s" in response.json()["detail"]
+        # Past the limit a body is not even parsed: a deeply nested one costs the server nothing.
+        nested = b"[" * 100_000 + b"]" * 100_000
+        response = await client.post("/api/join", content=nested, headers={"content-type": "application/json"})
+        assert response.status_code == 429
 
 
 @pytest.mark.anyio

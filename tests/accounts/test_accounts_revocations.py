@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
-from classroom.revocations import MemoryRevocations, RedisRevocations, Revocations
+from classroom.auth.revocations import MemoryRevocations, RedisRevocations, Revocations
 
 pytestmark = pytest.mark.anyio
 

@@ -22,7 +22,7 @@ from typing import Any
 import ray
 from ray.cluster_utils import Cluster
 
-from actors.cluster import SLOT_RESOURCE
+from actors.cluster import EDGE_RESOURCE, EDGE_UNITS, SLOT_RESOURCE
 from actors.dispatcher import Dispatcher, NullEvents
 from actors.fleet import RayFleet
 from actors.queue import QueuedRun
@@ -117,7 +117,8 @@ async def scenario(cluster: Cluster, workers: list[Any]) -> dict[str, Any]:
 
 def main() -> int:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "resources": {SLOT_RESOURCE: 0}})
+    head_resources = {SLOT_RESOURCE: 0, EDGE_RESOURCE: EDGE_UNITS}
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "resources": head_resources})
     workers = [cluster.add_node(num_cpus=1, resources={SLOT_RESOURCE: 1}) for _ in range(2)]
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, namespace="classroom-multinode", log_to_driver=False)

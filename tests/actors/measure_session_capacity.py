@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import psutil
 import ray
 
+from actors.cluster import EDGE_RESOURCE, EDGE_UNITS
 from actors.session_client import RaySessions
 from classroom import db
 from classroom.stores import PiccoloStores
@@ -70,7 +71,13 @@ async def main(classes: int, students: int, rooms: int) -> None:
     engine = db.engine_from_url(f"sqlite:///{path}")
     await db.migrate(engine)
     ids = await populate(classes, students, rooms)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="measure")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        namespace="measure",
+        resources={EDGE_RESOURCE: EDGE_UNITS},
+    )
     started = time.monotonic()
     bare = ray.get(Bare.remote().pid.remote())
     print(

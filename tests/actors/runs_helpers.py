@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-
-import pytest
 
 from actors.dispatcher import Dispatcher
 from actors.queue import QueuedRun
@@ -17,17 +16,36 @@ from classroom.tables import Run, User
 
 
 async def backend_or_skip() -> None:
-    """Skip (with the probe's reason) when no sandbox backend works on this machine."""
+    """Skip (with the probe's reason) when no sandbox backend works on this machine; fail instead where a backend
+    is required (``CI=true``, ``CLASSROOM_TEST_REQUIRE_BACKENDS``: see tests/must_work.py)."""
+    from must_work import unusable
+
     from execution import probe_backends
 
     reports = await probe_backends()
     if not any(r.available and r.selftest and r.selftest.ok for r in reports):
-        pytest.skip("no sandbox backend usable: " + "; ".join(f"{r.name}: {r.reason}" for r in reports))
+        unusable("sandbox", "no sandbox backend usable: " + "; ".join(f"{r.name}: {r.reason}" for r in reports))
+
+
+CLASS_OF: dict[str, str] = {}  # student id -> the class make_user enrolled them in
 
 
 async def make_user(name: str = "student", role: str = "student") -> str:
+    """A user; a student is also enrolled in a class of their own (:data:`CLASS_OF`), as every student is: a
+    student in no class can do nothing but join one."""
+    from classroom.tables import Enrollment
+
     user = User(id=uuid.uuid4(), role=role, display_name=name, created_at=datetime.now(UTC))
     await user.save().run()
+    if role == "student":
+        owner = User(id=uuid.uuid4(), role="instructor", display_name=f"teacher of {name}", created_at=user.created_at)
+        await owner.save().run()
+        class_id = await make_class(str(owner.id))
+        enrollment = Enrollment(
+            id=uuid.uuid4(), klass=uuid.UUID(class_id), user=user.id, role="student", created_at=user.created_at
+        )
+        await enrollment.save().run()
+        CLASS_OF[str(user.id)] = class_id
     return str(user.id)
 
 
@@ -112,3 +130,13 @@ async def make_room(class_id: str, creator: str, kind: str = "personal", members
             .run()
         )
     return str(room.id)
+
+
+async def frames_until(ws: Any, kind: str, text: str = "") -> list[dict[str, Any]]:
+    """A socket's JSON messages up to the first of ``kind`` (containing ``text``, for output); 60 s per message."""
+    seen = []
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), 60))
+        seen.append(message)
+        if message["type"] == kind and text in message.get("data", ""):
+            return seen

@@ -34,22 +34,31 @@ class Finished(NullEvents):
         self.count[run_id] += 1
 
 
-async def started_dispatcher(events: Finished, lease: float = 3.0, max_attempts: int = MAX_ATTEMPTS) -> Dispatcher:
+async def started_dispatcher(
+    events: Finished, lease: float = 3.0, max_attempts: int = MAX_ATTEMPTS, run_timeout: float = 30.0
+) -> Dispatcher:
+    # run_timeout: three times the slots' wall limit, so a slot that stops answering costs a run 30 s, not 120.
     fleet = RayFleet(SLOT_ARGS)
     dispatcher = Dispatcher(
-        fleet, PiccoloRunQueue(), events=events, lease_seconds=lease, tick_seconds=0.2, max_attempts=max_attempts
+        fleet,
+        PiccoloRunQueue(),
+        events=events,
+        lease_seconds=lease,
+        tick_seconds=0.2,
+        max_attempts=max_attempts,
+        run_timeout=run_timeout,
     )
     fleet.on_change = dispatcher.wake
     await dispatcher.start()
-    for _ in range(600):
+    for _ in range(1800):  # a slot's start runs the sandbox self-test: slow on a loaded 2-core machine
         if len(fleet.ready()) == 2:
             return dispatcher
         await asyncio.sleep(0.1)
     raise AssertionError(f"slots not ready: {fleet.slots()}")
 
 
-async def kill_a_running_slot(dispatcher: Dispatcher) -> str:
-    """SIGKILL the process of a slot that is running a program; the id of that run."""
+async def kill_a_running_slot(dispatcher: Dispatcher, sig: int = signal.SIGKILL) -> str:
+    """Send ``sig`` to the process of a slot that is running a program; the id of that run."""
     fleet = dispatcher.fleet
     assert isinstance(fleet, RayFleet)
     for _ in range(400):
@@ -60,7 +69,7 @@ async def kill_a_running_slot(dispatcher: Dispatcher) -> str:
             except Exception:  # that slot is restarting: try another moment
                 await asyncio.sleep(0.05)
                 continue
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, sig)
             return flights[0].run.id
         await asyncio.sleep(0.025)
     raise AssertionError("no run started")
@@ -86,6 +95,34 @@ async def test_a_slot_killed_mid_run_is_retried_and_completes(db: None) -> None:
         await dispatcher.stop()
 
 
+async def test_a_slot_that_stops_answering_is_restarted_and_its_run_retried(db: None) -> None:
+    # SIGSTOP: the process lives on (Ray sees nothing wrong) but never answers. Only the dispatcher's deadline can
+    # tell; the slot must then get a new process, or it would swallow every run sent to it.
+    events = Finished()
+    dispatcher = await started_dispatcher(events, run_timeout=5.0)
+    try:
+        user = await make_user()
+        run_id = await submit(dispatcher, user, "import time\nprint('a', flush=True)\ntime.sleep(1.5)\nprint('b')")
+        assert await kill_a_running_slot(dispatcher, signal.SIGSTOP) == run_id
+        [row] = await wait_finished([run_id], within=90)
+        assert (row["verdict"], row["stdout"], row["attempts"]) == ("ok", "a\nb\n", 2)
+        for _ in range(600):  # ...and the stopped slot comes back as a new process
+            if len(dispatcher.fleet.ready()) == 2:
+                break
+            await asyncio.sleep(0.1)
+        fleet = dispatcher.fleet
+        assert isinstance(fleet, RayFleet)
+        assert len(fleet.ready()) == 2, fleet.slots()
+        for slot in fleet.ready():  # a stopped process could not answer
+            await asyncio.wait_for(fleet.pid(slot), 10)
+        more = [await submit(dispatcher, await make_user(f"m{i}"), f"print({i})") for i in range(6)]
+        rows = await wait_finished(more, within=60)
+        assert sorted(r["stdout"] for r in rows) == [f"{i}\n" for i in range(6)]
+        assert {r["attempts"] for r in rows} == {1}  # none was sent to a slot that swallowed it
+    finally:
+        await dispatcher.stop()
+
+
 async def test_200_runs_through_slot_kills_and_a_dispatcher_crash_each_end_once(db: None) -> None:
     events = Finished()
     # Four faults are injected (three slot kills, one dispatcher crash) and one unlucky run may meet all of them:
@@ -105,7 +142,12 @@ async def test_200_runs_through_slot_kills_and_a_dispatcher_crash_each_end_once(
     try:
         await second.fleet.reconcile()
         await kill_a_running_slot(second)
-        rows = await wait_finished(ids, within=240)
+        try:
+            rows = await wait_finished(ids, within=240)
+        except AssertionError as exc:
+            fleet = second.fleet
+            assert isinstance(fleet, RayFleet)
+            raise AssertionError(f"{exc}\nslots: {fleet.slots()}\nstats: {second.stats}") from None
     finally:
         await second.stop()
     by_id = {str(r["id"]): r for r in rows}

@@ -12,10 +12,10 @@ import httpx
 import pytest
 import uvicorn
 import websockets
-from runs_helpers import backend_or_skip, make_class, make_room, make_user
+from runs_helpers import CLASS_OF, backend_or_skip, frames_until, make_class, make_room, make_user
 
-from classroom import tokens
 from classroom.app import create_app
+from classroom.auth import tokens
 from classroom.settings import Settings, load_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.ray, pytest.mark.sandbox]
@@ -39,6 +39,8 @@ class Live:
         return f"{self.base.replace('http', 'ws')}/api/runs/{run_id}/stream?token={jwt}"
 
     async def submit(self, user: str, **body: Any) -> dict[str, Any]:
+        if "room_id" not in body and user in CLASS_OF:
+            body.setdefault("class_id", CLASS_OF[user])  # a student's run belongs to one of their classes
         response = await self.http.post("/api/runs", json=body, headers=self.bearer(user))
         assert response.status_code == 202, response.text
         return dict(response.json())
@@ -135,12 +137,21 @@ async def test_stdin_round_trip_cancel_and_late_subscriber(live: Live) -> None:
     assert text(messages) == "name? hi Ada\n" and messages[-1]["verdict"] == "ok"
 
     loop = await live.submit(user, code="import time\nprint('tick', flush=True)\nwhile True: pass")
-    await asyncio.sleep(1.0)  # it is running and has printed: a late subscriber
-    async with websockets.connect(live.ws_url(loop["id"], user)) as ws:
-        first = [json.loads(await ws.recv()) for _ in range(2)]
-        assert first[0] == {"type": "started", "attempt": 1} and first[1]["data"].startswith("tick")
-        await ws.send(json.dumps({"type": "cancel"}))
-        rest = [json.loads(raw) async for raw in ws]
+    async with websockets.connect(live.ws_url(loop["id"], user)) as early:  # wait until it has printed
+        async with asyncio.timeout(60):
+            while "tick" not in str(json.loads(await early.recv()).get("data", "")):
+                pass
+        # a late subscriber: it gets the history first (queue positions aside), then the live run
+        async with websockets.connect(live.ws_url(loop["id"], user)) as ws:
+            first: list[dict[str, Any]] = []
+            async with asyncio.timeout(60):
+                while len(first) < 2:
+                    message = json.loads(await ws.recv())
+                    if message["type"] != "queued":
+                        first.append(message)
+            assert first[0] == {"type": "started", "attempt": 1} and first[1]["data"].startswith("tick")
+            await ws.send(json.dumps({"type": "cancel"}))
+            rest = [json.loads(raw) async for raw in ws]
     assert rest[-1]["type"] == "exit" and rest[-1]["verdict"] == "cancelled"
 
 
@@ -178,12 +189,47 @@ async def test_room_run_takes_the_document_and_access_rules(live: Live) -> None:
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
 
 
+async def test_shared_console_partner_sees_input_echoed_and_cannot_type(live: Live) -> None:
+    """Issue 12: a pair room's run is the room's: the partner streams it and sees the starter's input echoed;
+    only the starter types; the room feed announces it at the start and at the end; its code is on record."""
+    teacher, ada, grace = await make_user("t", "instructor"), await make_user("ada"), await make_user("grace")
+    class_id = await make_class(teacher)
+    room = await make_room(class_id, teacher, kind="pair", members=(ada, grace))
+    await live.app.state.rooms.set_files(room, {"main.py": "name = input('who? ')\nprint('hi', name)\n"})
+    page = live.app.state.room_feed.subscribe(room)
+    try:
+        accepted = await live.submit(ada, room_id=room, interactive=True)
+        announced = await asyncio.wait_for(page.get(), timeout=10)
+        assert announced["run"]["id"] == accepted["id"] and announced["run"]["display_name"] == "ada"
+        async with websockets.connect(live.ws_url(accepted["id"], grace)) as partner:
+            # Grace may not type into Ada's program.
+            async with websockets.connect(live.ws_url(accepted["id"], grace)) as meddler:
+                await meddler.send(json.dumps({"type": "stdin", "data": "Grace\n"}))
+                with pytest.raises(websockets.ConnectionClosed) as refused:
+                    while True:
+                        await meddler.recv()
+                assert refused.value.rcvd is not None and refused.value.rcvd.code == 4403
+            mine = await live.messages(accepted["id"], ada, send=[{"type": "stdin", "data": "Ada\n"}])
+            seen = [json.loads(raw) async for raw in partner]
+        assert text(mine) == text(seen) == "who? hi Ada\n"
+        assert [m["data"] for m in seen if m["type"] == "stdin"] == ["Ada\n"]
+        finished = await asyncio.wait_for(page.get(), timeout=30)
+        assert finished["run"]["id"] == accepted["id"] and finished["run"]["verdict"] == "ok"
+    finally:
+        live.app.state.room_feed.unsubscribe(room, page)
+    code = (await live.http.get(f"/api/runs/{accepted['id']}/code", headers=live.bearer(grace))).json()
+    assert code["entry"] == "main.py" and code["state_vector"]
+    assert code["files"] == [{"name": "main.py", "content": "name = input('who? ')\nprint('hi', name)\n"}]
+
+
 async def test_malformed_input_is_refused_precisely(live: Live) -> None:
     user = await make_user()
     bad = await live.http.post("/api/runs", json={"code": "x", "files": []}, headers=live.bearer(user))
     assert bad.status_code == 400 and "exactly one of" in bad.json()["detail"]
     bad = await live.http.post(
-        "/api/runs", json={"files": [{"name": "../x.py", "content": ""}], "entry": "../x.py"}, headers=live.bearer(user)
+        "/api/runs",
+        json={"files": [{"name": "../x.py", "content": ""}], "entry": "../x.py", "class_id": CLASS_OF[user]},
+        headers=live.bearer(user),
     )
     assert bad.status_code == 400 and "bad file path" in bad.json()["detail"]
     accepted = await live.submit(user, code="import time; time.sleep(2)")
@@ -229,7 +275,7 @@ async def test_rows_left_by_a_dead_process_are_recovered(live: Live) -> None:
 async def test_runs_per_minute_is_enforced_and_the_api_is_documented(live: Live) -> None:
     import dataclasses
 
-    from classroom.ratelimit import MemoryRateLimiter
+    from classroom.auth.ratelimit import MemoryRateLimiter
 
     service, state = live.app.state.runs, live.app.state
     saved = (service.settings, getattr(state, "rate_limiter", None))
@@ -277,3 +323,81 @@ async def test_an_output_flood_is_capped_and_still_ends_with_exit(live: Live) ->
     assert streamed.startswith("0 xxx") and len(streamed.encode()) <= live.settings.run_output_kb * 1024
     run = (await live.http.get(f"/api/runs/{accepted['id']}", headers=live.bearer(user))).json()
     assert run["stdout"] == streamed and run["stdout_truncated"] is True
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"type": "stdin", "data": ' + "[" * 5000 + "]" * 5000 + "}",
+        '{"type": "stdin", "type": "cancel"}',
+        "[" * 100 + "]" * 100,
+    ],
+)
+async def test_hostile_stream_frames_close_with_4400_and_a_reason(live: Live, frame: str) -> None:
+    user = await make_user()
+    accepted = await live.submit(user, code="import time; time.sleep(2)")
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        async with websockets.connect(live.ws_url(accepted["id"], user)) as ws:
+            await ws.send(frame)
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400 and closed.value.rcvd.reason
+
+
+async def test_a_room_whose_document_holds_too_many_files_is_refused_with_a_reason(live: Live) -> None:
+    """The body's limits (count, name, size) hold for files taken from a room's document too."""
+    teacher, student = await make_user("t", "instructor"), await make_user()
+    room = await make_room(await make_class(teacher), teacher, members=(student,))
+    rooms = live.app.state.rooms
+    await rooms.set_files(room, {f"f{i}.py": "x = 1\n" for i in range(2_000)} | {"main.py": "print(1)"})
+    refused = await live.http.post("/api/runs", json={"room_id": room}, headers=live.bearer(student))
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == "the room's files: 2001 files; a run takes at most 50"
+    await rooms.set_files(room, {"main.py": "x = '" + "y" * 600_000 + "'"}, replace=True)
+    refused = await live.http.post("/api/runs", json={"room_id": room}, headers=live.bearer(student))
+    assert refused.status_code == 400 and "'main.py' is longer than 524288 characters" in refused.json()["detail"]
+    await rooms.set_files(room, {"main.py": "print('fine')"}, replace=True)
+    accepted = await live.submit(student, room_id=room)
+    assert text(await live.messages(accepted["id"], student)) == "fine\n"
+
+
+async def test_run_over_the_rooms_socket_streams_there_with_input_and_cancel(live: Live) -> None:
+    """Issue 15: the page's room socket starts the run and carries its output, stdin and cancel — no POST, no
+    stream socket. The partner's page follows the same run on their own room socket and sees the input echoed."""
+    teacher, ada, grace = await make_user("t", "instructor"), await make_user("ada"), await make_user("grace")
+    room = await make_room(await make_class(teacher), teacher, kind="pair", members=(ada, grace))
+    await live.app.state.rooms.set_files(room, {"main.py": "name = input('who? ')\nprint('hi', name)\n"})
+
+    def room_url(user: str) -> str:
+        jwt = tokens.issue_jwt(live.settings, uuid.UUID(user), tokens.WS_AUDIENCE, 600)
+        return f"{live.base.replace('http', 'ws')}/api/rooms/{room}/live?token={jwt}"
+
+    async with websockets.connect(room_url(ada)) as mine, websockets.connect(room_url(grace)) as theirs:
+        assert json.loads(await mine.recv())["type"] == json.loads(await theirs.recv())["type"] == "snapshot"
+        await mine.send(json.dumps({"type": "run", "ref": "r1"}))
+        head = await frames_until(mine, "stdout", "who?")
+        accepted = next(m for m in head if m["type"] == "accepted")
+        run_id = accepted["run_id"]
+        assert accepted["ref"] == "r1" and accepted["status"] in ("queued", "running")
+        assert all(m.get("run_id") == run_id for m in head if m["type"] in ("started", "stdout"))
+        announced = await frames_until(theirs, "run")  # the partner's page hears of it and follows it
+        assert announced[-1]["run"]["id"] == run_id
+        await theirs.send(json.dumps({"type": "follow", "run_id": run_id}))
+        await frames_until(theirs, "stdout", "who?")
+        # The partner cannot type into it; the starter can, on the same socket that started it.
+        await theirs.send(json.dumps({"type": "stdin", "run_id": run_id, "data": "Mallory\n"}))
+        assert (await frames_until(theirs, "error"))[-1]["status"] == 403
+        await mine.send(json.dumps({"type": "stdin", "run_id": run_id, "data": "Ada\n"}))
+        tail = await frames_until(mine, "exit")
+        assert "".join(m["data"] for m in head + tail if m["type"] == "stdout") == "who? hi Ada\n"
+        assert tail[-1]["verdict"] == "ok" and tail[-1]["run_id"] == run_id
+        seen = await frames_until(theirs, "exit")
+        assert [m["data"] for m in seen if m["type"] == "stdin"] == ["Ada\n"]
+
+        # Stop: cancel over the same socket.
+        await live.app.state.rooms.set_files(room, {"main.py": "print('spin', flush=True)\nwhile True:\n    pass\n"})
+        await mine.send(json.dumps({"type": "run"}))
+        spinning = await frames_until(mine, "stdout", "spin")
+        spin_id = next(m for m in spinning if m["type"] == "accepted")["run_id"]
+        await mine.send(json.dumps({"type": "cancel", "run_id": spin_id}))
+        assert (await frames_until(mine, "exit"))[-1]["verdict"] == "cancelled"

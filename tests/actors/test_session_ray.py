@@ -99,7 +99,7 @@ async def test_idle_shard_unloads_and_comes_back(sqlite_database: Engine[Any], w
 
 async def test_control_plane_component_on_ray(sqlite_database: Engine[Any], world: World, namespace: str) -> None:
     """The app's component as production wires it: shards and the analytics actor in the deployment namespace."""
-    from classroom.sessions import ControlPlane
+    from classroom.sessions.routes import ControlPlane
     from classroom.settings import load_settings
 
     settings = load_settings(
@@ -120,3 +120,18 @@ async def test_control_plane_component_on_ray(sqlite_database: Engine[Any], worl
     names = {a["name"] for a in ray.util.list_named_actors(all_namespaces=True) if a["namespace"] == namespace}
     assert "analytics" in names and any(n.startswith("session-") for n in names)
     await control.stop()
+
+
+async def test_warm_starts_the_shard_before_its_first_call(sqlite_database: Engine[Any], namespace: str) -> None:
+    """A class page connecting warms its shard (the console calls ``warm``), so the first hand does not wait for a
+    Ray worker process to start."""
+    sessions = RaySessions(PiccoloStores(url(sqlite_database)), namespace, shards=1)
+    with pytest.raises(ValueError):
+        ray.get_actor(shard_name(0), namespace=namespace)
+    await sessions.warm(str(uuid.uuid4()))
+    actor = ray.get_actor(shard_name(0), namespace=namespace)  # exists now, created by warm and not by a call
+    assert await actor.ready.remote() > 0
+    await sessions.warm(str(uuid.uuid4()))  # a second warm reuses the handle: still the one shard
+    assert [a["name"] for a in ray.util.list_named_actors(all_namespaces=True) if a["namespace"] == namespace] == [
+        shard_name(0)
+    ]

@@ -170,3 +170,24 @@ async def test_roster_changes_move_the_version_and_removed_students_leave_the_qu
     after = await shard.view(world.class_id)
     assert after["version"] > first["version"]
     assert after["hands"] == [] and world.students[1] not in {m["user_id"] for m in after["roster"]}
+
+
+async def test_invoke_returns_the_class_events_of_each_change_and_none_of_a_no_op(world: World) -> None:
+    shard = SessionShard(PiccoloSessionStore())
+    s0, _ = world.students
+    raised = await shard.invoke(world.class_id, "raise_hand", s0, world.pair_room, "help", "main.py", 4)
+    assert raised["result"]["created"]
+    [event] = raised["events"]
+    assert event["type"] == "hand" and event["hand"]["line"] == 4 and event["hand"]["file"] == "main.py"
+    assert (await shard.invoke(world.class_id, "raise_hand", s0, None, ""))["events"] == []  # already up
+    followed = await shard.invoke(world.class_id, "set_follow", world.demo_room, world.owner)
+    assert followed["events"] == [{"type": "follow", "room_id": world.demo_room, "by": world.owner}]
+    # Switching the followed room away from demo also ends follow-me: two events, follow first.
+    switched = await shard.invoke(world.class_id, "set_mode", world.demo_room, "pair", world.owner)
+    assert [e["type"] for e in switched["events"]] == ["follow", "room"]
+    assert switched["events"][0]["room_id"] is None and switched["events"][1]["room"]["mode"] == "pair"
+    assert (await shard.invoke(world.class_id, "view"))["events"] == []
+    with pytest.raises(SessionInvalid):
+        await shard.invoke(world.class_id, "reap")  # only the public operations
+    with pytest.raises(SessionInvalid):
+        await shard.raise_hand(world.class_id, s0, None, "", "main.py", 0)

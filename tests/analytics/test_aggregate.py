@@ -12,7 +12,7 @@ from analytics import ClassAggregate, OutcomeError, StuckRule, parse_outcome
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 CLASS = str(uuid.uuid4())
-ALICE, BOB = str(uuid.uuid4()), str(uuid.uuid4())
+ALICE, BOB, CAROL = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
 
 
 def outcome(
@@ -50,6 +50,9 @@ def test_parse_rejects_precisely() -> None:
         ("error_line", "3", "error_line"),
         ("passed", "yes", "passed"),
         ("exercise", 5, "exercise"),
+        ("kind", "quiz", "kind"),
+        ("score", 1.5, "score"),
+        ("graded", "yes", "graded"),
     ]:
         with pytest.raises(OutcomeError, match=reason):
             parse_outcome({**good, field: value})
@@ -67,6 +70,18 @@ def test_parse_accepts_the_dispatcher_draft_shape() -> None:
     assert not parsed.passed
 
 
+def test_the_timeline_covers_at_least_a_quarter_hour_ending_now() -> None:
+    agg = ClassAggregate(CLASS)
+    agg.apply(parse_outcome(outcome(ALICE, 0)))
+    agg.apply(parse_outcome(failing(BOB, 0.5)))
+    timeline = agg.snapshot(T0 + timedelta(minutes=1, seconds=20))["timeline"]
+    assert timeline["minutes"] == 15 and len(timeline["runs"]) == 15
+    assert timeline["start"] == (T0 - timedelta(minutes=13)).isoformat()
+    assert timeline["runs"] == [0] * 13 + [2, 0]  # both runs in their own minute, then the minute now
+    longer = agg.snapshot(T0 + timedelta(minutes=40))["timeline"]  # past a quarter hour: from the first run
+    assert longer["start"] == T0.isoformat() and longer["minutes"] == 41
+
+
 def test_progress_clusters_and_snapshot() -> None:
     agg = ClassAggregate(CLASS)
     runs = [failing(ALICE, 0, "x"), failing(ALICE, 1, "total"), outcome(ALICE, 3),
@@ -76,10 +91,11 @@ def test_progress_clusters_and_snapshot() -> None:
         touched |= agg.apply(parse_outcome(run))
     key = "NameError: name <name> is not defined @ 3"
     assert touched == {("loops", None), ("loops", key)}
-    snap = agg.snapshot(T0 + timedelta(minutes=5), StuckRule())
+    snap = agg.snapshot(T0 + timedelta(minutes=4), StuckRule())
     ex = snap["exercises"][0]
     assert snap["totals"] == {"runs": 4, "failures": 3, "students": 2}  # cancelled / internal_error not attempts
     assert ex["solved"] == 1 and ex["median_attempts_to_solve"] == 3 and ex["pass_rate"] == 0.25
+    assert ex["attempts_to_solve"] == [{"attempts": 3, "students": 1}]
     assert ex["mean_seconds_between_runs"] == 90.0  # Alice: 60 s then 120 s
     assert ex["top_errors"][0]["key"] == key
     assert ex["top_errors"][0]["count"] == 3 and ex["top_errors"][0]["students"] == 2
@@ -92,15 +108,44 @@ def test_stuck_rule() -> None:
     for minute in range(3):
         agg.apply(parse_outcome(failing(ALICE, minute)))
     agg.apply(parse_outcome(failing(BOB, 0)))
-    agg.apply(parse_outcome(failing(BOB, 11)))
-    stuck = agg.snapshot(T0 + timedelta(minutes=12))["stuck"]
-    assert [(s["user_id"], s["reason"]) for s in stuck] == [
-        (ALICE, "3 failed runs in a row"),
-        (BOB, "no success in 12 minutes"),
+    agg.apply(parse_outcome(outcome(BOB, 11, graded=True)))  # ran, but only a check can solve a graded exercise
+    agg.apply(parse_outcome(failing(CAROL, 0)))
+    agg.apply(parse_outcome(outcome(CAROL, 16, graded=True)))
+    stuck = agg.snapshot(T0 + timedelta(minutes=16), names={ALICE: "Alice", BOB: "Bob", CAROL: "Carol"})["stuck"]
+    assert [(s["name"], s["reason"]) for s in stuck] == [
+        ("Alice", "3 failing runs or checks in a row"),
+        ("Bob", "no run or check for 5 minutes, not solved"),
+        ("Carol", "16 minutes on it without solving it"),
     ]
-    # Bob went away an hour ago: gone, not stuck. A success clears Alice.
+    # Bob went away an hour ago: gone, not stuck. A success clears Alice; a full check clears Carol.
     agg.apply(parse_outcome(outcome(ALICE, 13)))
+    agg.apply(parse_outcome(outcome(CAROL, 17, kind="grade", score=1.0)))
     assert agg.snapshot(T0 + timedelta(minutes=80))["stuck"] == []
+
+
+def test_solved_means_the_hidden_tests_passed() -> None:
+    agg = ClassAggregate(CLASS)
+    agg.apply(parse_outcome(outcome(ALICE, 0, graded=True)))  # print('hi') ran: not a solution
+    agg.apply(parse_outcome(outcome(ALICE, 1, kind="grade", score=0.5)))  # a partial check fails
+    agg.apply(parse_outcome(outcome(BOB, 0)))  # an exercise without tests: a run that ended normally solves it
+    snap = agg.snapshot(T0 + timedelta(minutes=1))
+    graded = snap["exercises"][0]
+    assert (graded["solved"], graded["failures"], graded["checks"]) == (1, 1, 1)  # Bob (same exercise name)
+    agg.apply(parse_outcome(outcome(ALICE, 2, kind="grade", score=1.0)))
+    assert agg.snapshot(T0 + timedelta(minutes=2))["exercises"][0]["attempts_to_solve"] == [
+        {"attempts": 1, "students": 1},
+        {"attempts": 3, "students": 1},
+    ]
+
+
+def test_names_given_only_those_people_are_shown() -> None:
+    agg = ClassAggregate(CLASS)
+    for user in (ALICE, BOB):
+        for minute in range(3):
+            agg.apply(parse_outcome(failing(user, minute)))
+    snap = agg.snapshot(T0 + timedelta(minutes=3), names={ALICE: "Alice"})
+    assert [s["name"] for s in snap["stuck"]] == ["Alice"] and snap["totals"]["students"] == 1
+    assert [p["name"] for p in snap["clusters"][0]["people"]] == ["Alice"]
 
 
 def test_rows_round_trip() -> None:

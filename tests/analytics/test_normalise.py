@@ -12,7 +12,7 @@ from analytics import error_key, normalise_message
     [
         ("name 'x' is not defined", "name 'total' is not defined"),
         ("name 'pritn' is not defined. Did you mean: 'print'?", "name 'y' is not defined"),
-        ("unsupported operand type(s) for +: 'int' and 'str'", "unsupported operand type(s) for +: 'float' and 'list'"),
+        ("'Foo' object is not callable", "'Bar' object is not callable"),
         ("invalid literal for int() with base 10: 'abc'", 'invalid literal for int() with base 10: "it\'s"'),
         ("list index out of range", "list index out of range"),
         ("<Foo object at 0x7f3a2b1c> is not callable", "<Foo object at 0xdeadbeef> is not callable"),
@@ -31,6 +31,18 @@ def test_words_and_identifiers_with_digits_are_kept() -> None:
     assert normalise_message("first line\nsecond line") == "first line"
     assert normalise_message(None) == "" and normalise_message("") == ""
     assert len(normalise_message("x" * 1000)) == 200
+
+
+def test_what_matters_is_kept() -> None:
+    assert normalise_message("expected ':'") == "expected ':'"
+    assert normalise_message("'(' was never closed") == "'(' was never closed"
+    assert normalise_message("'return' outside function") == "'return' outside function"
+    plus = "unsupported operand type(s) for +: 'int' and 'str'"
+    assert normalise_message(plus) == plus
+    assert normalise_message(plus) != normalise_message(plus.replace("'str'", "'list'"))
+    concat = 'can only concatenate str (not "int") to str'
+    assert normalise_message(concat) == concat
+    assert error_key("SyntaxError", "expected ':'", 1) == "SyntaxError: expected ':' @ 1"
 
 
 def test_error_key() -> None:

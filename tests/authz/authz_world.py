@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from classroom import auth, tokens
+from classroom.auth import service as auth
+from classroom.auth import tokens
 from classroom.settings import Settings
 from classroom.tables import ApiToken, Class, Enrollment, Room, RoomMember, Run, User
 

@@ -1,6 +1,6 @@
 """Matrix rows of the collaboration WebSocket (``WS /collab/{room_id}``).
 
-Reading a room needs :func:`classroom.access.room_access`; the socket opens (101) for who may read and closes
+Reading a room needs :func:`classroom.auth.access.room_access`; the socket opens (101) for who may read and closes
 with the edge's close code otherwise (4401 no token, 4404 a room the actor may not see).
 """
 

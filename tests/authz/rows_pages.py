@@ -21,6 +21,8 @@ ROWS = [
     Case("GET", "/", everyone(200)),
     Case("GET", "/login", everyone(200)),
     Case("GET", "/classes/{class_id}", everyone(200), url=lambda w: f"/classes/{w.class1.id}"),
+    # The shell is public like every page; the grid's data comes only over the class channel (instructors, grid=1).
+    Case("GET", "/classes/{class_id}/grid", everyone(200), url=lambda w: f"/classes/{w.class1.id}/grid"),
     Case("GET", "/rooms/{room_id}", everyone(200), url=lambda w: f"/rooms/{w.room_a.id}"),
     Case("GET", "/assets/{path}", everyone(200), url=lambda w: _asset()),
 ]

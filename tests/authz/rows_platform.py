@@ -1,4 +1,4 @@
-"""Matrix rows of the platform routes: health probes and the API description are public."""
+"""Matrix rows of the platform routes: health probes and the API description are public; metrics are not."""
 
 from __future__ import annotations
 
@@ -10,4 +10,7 @@ ROWS = [
     Case("GET", "/readyz", everyone(503)),
     Case("GET", "/openapi.json", everyone(200)),
     Case("GET", "/api/docs", everyone(200)),
+    # Operators' figures, not the public internet's: only the admin token (the matrix's users hold JWTs, even the
+    # admin); with no admin token configured, loopback clients only (tests/edge/test_metrics.py).
+    Case("GET", "/metrics", everyone(401)),
 ]

@@ -1,6 +1,9 @@
 """Every state-changing row of the matrix, replayed as a browser would send it: with the instructor's session
 cookie but no CSRF token (403), and with the token but from a foreign Origin (403). Routes declared
-``auth="none"`` (join, login, logout: no session is used) are exempt from the token but not from the Origin.
+``auth="none"`` (join, login, logout: no session is used) and ``auth="token"`` (API tokens only: Judge0, Piston)
+are exempt from the token but not from the Origin.
+Positive control: the same request with the token and an allowed Origin gets what the matrix expects for the
+instructor, so the 403s above are the CSRF/Origin checks at work, not a request that could never succeed.
 
 Data-driven from the ``rows_*.py`` modules, so every feature's routes are covered as soon as they have rows.
 """
@@ -19,12 +22,14 @@ from piccolo.engine.base import Engine
 from starlette.applications import Starlette
 from test_authz_matrix import ROWS
 
-from classroom import tokens
 from classroom.api import ENDPOINTS
 from classroom.app import create_app
+from classroom.auth import tokens
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
-SESSIONLESS = {(ep.method, ep.path) for ep in ENDPOINTS if ep.auth == "none"}
+# "none": no session is used; "token": API tokens only (Judge0 / Piston APIs), the session cookie is not a credential.
+SESSIONLESS = {(ep.method, ep.path) for ep in ENDPOINTS if ep.auth in ("none", "token")}
+TOKEN_ONLY = {(ep.method, ep.path) for ep in ENDPOINTS if ep.auth == "token"}
 CASES = {case.id: (case, module) for case, module in ROWS if case.method in UNSAFE}  # one replay per row id
 
 
@@ -52,8 +57,21 @@ async def test_cookie_requests_need_csrf_and_an_allowed_origin(case: Case, modul
             case.method, url, json=body, headers={"X-CSRF-Token": csrf, "Origin": "https://evil.example"}
         )
         assert foreign.status_code == 403, f"{case.id}: foreign Origin got {foreign.status_code} {foreign.text}"
-        if (case.method, case.path) in SESSIONLESS:
-            return
-        missing = await browser.request(case.method, url, json=body)
-        assert missing.status_code == 403, f"{case.id}: no CSRF token got {missing.status_code} {missing.text}"
-        assert "X-CSRF-Token" in missing.json()["detail"]
+        if (case.method, case.path) not in SESSIONLESS:
+            missing = await browser.request(case.method, url, json=body)
+            assert missing.status_code == 403, f"{case.id}: no CSRF token got {missing.status_code} {missing.text}"
+            assert "X-CSRF-Token" in missing.json()["detail"]
+        origin = csrf_app.state.settings.allowed_origins[0]
+        headers = {"X-CSRF-Token": csrf, "Origin": origin}
+        if (case.method, case.path) in TOKEN_ONLY:  # the cookie is no credential there: the page sends a token
+            headers.update(world.headers("instructor"))
+        valid = await browser.request(case.method, url, json=body, headers=headers)
+        expected = case.expect["instructor"]
+        assert valid.status_code == expected, f"{case.id}: a valid browser request got {valid.status_code} {valid.text}"
+        if expected == 403:  # refused by the policy, and not by the checks this test is about
+            assert "CSRF" not in valid.text and "origin" not in valid.text.lower(), valid.text
+
+
+def test_the_positive_controls_include_requests_that_succeed() -> None:
+    succeed = [case.id for case, _ in CASES.values() if case.expect["instructor"] < 300]
+    assert len(succeed) >= len(CASES) // 2, succeed

@@ -24,6 +24,11 @@ from authz_harness import Case, LiveServer, app_settings, http_cell, route_keys,
 from authz_world import ACTORS, World, build_world
 from piccolo.engine.base import Engine
 from starlette.applications import Starlette
+from starlette.endpoints import HTTPEndpoint
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from classroom.app import create_app
 from classroom.settings import Settings
@@ -84,9 +89,64 @@ async def test_matrix_row(case: Case, module: Any, matrix_app: Starlette) -> Non
     assert actual == dict(case.expect)
 
 
-def test_every_route_has_a_row(settings: Settings) -> None:
-    """A route without a row fails here: add it to a ``rows_*.py`` module (see this module's docstring)."""
-    served = route_keys(list(create_app(settings).routes))
+@pytest.mark.anyio
+async def test_every_route_has_a_row(settings: Settings) -> None:
+    """A route without a row fails here: add it to a ``rows_*.py`` module (see this module's docstring). Every
+    method a route really answers counts, class-based and raw ASGI endpoints and mounts included (probed)."""
+    served = await route_keys(list(create_app(settings).routes))
     covered = {(case.method, case.path) for case, _ in ROWS}
     assert sorted(served - covered) == [], "routes without an authorization-matrix row"
     assert sorted(covered - served) == [], "matrix rows for routes the app does not serve"
+
+
+@pytest.mark.anyio
+async def test_route_keys_count_every_method_a_route_really_answers(tmp_path: Path) -> None:
+    """Class-based endpoints, raw ASGI apps and mounts declare no methods: they are probed, so each method they
+    answer needs its row (they used to add no key, or one GET key, and served unauthenticated unnoticed)."""
+
+    class Things(HTTPEndpoint):
+        async def get(self, request: Request) -> Response:
+            return PlainTextResponse("all")
+
+        async def delete(self, request: Request) -> Response:
+            return PlainTextResponse("gone")
+
+    class Raw:  # an ASGI app object (a plain function would be taken for a GET request handler)
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "websocket":
+                await receive()
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": 1000})
+                return
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"anything"})
+
+    async def fn(request: Request) -> Response:
+        return PlainTextResponse("fn")
+
+    async def ws(websocket: Any) -> None:
+        await websocket.close()
+
+    routes = [
+        Route("/things", Things),
+        Route("/raw", Raw()),
+        Route("/fn/{x}", fn, methods=["GET", "POST"]),
+        WebSocketRoute("/ws", ws),
+        Mount("/mounted", app=Raw()),
+        Mount("/static", app=StaticFiles(directory=tmp_path)),
+        Mount("/api", routes=[Route("/inner", Things)]),
+    ]
+    every = {(m, "/raw") for m in ("GET", "POST", "PUT", "PATCH", "DELETE")}
+    assert await route_keys(routes) == {
+        ("GET", "/things"),
+        ("DELETE", "/things"),
+        *every,
+        ("GET", "/fn/{x}"),
+        ("POST", "/fn/{x}"),
+        ("WS", "/ws"),
+        *{(m, "/mounted/{path}") for m, _ in every},
+        ("WS", "/mounted/{path}"),
+        ("GET", "/static/{path}"),
+        ("GET", "/api/inner"),
+        ("DELETE", "/api/inner"),
+    }

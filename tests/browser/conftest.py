@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 from browsing import ARTIFACTS, ROOT, Server
+from must_work import unusable
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTRUCTOR = "teacher"
@@ -62,7 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         **os.environ,
         "CLASSROOM_DATA_DIR": str(data),
         "CLASSROOM_PORT": str(port),
-        "CLASSROOM_ALLOWED_ORIGINS": base,
+        # No CLASSROOM_ALLOWED_ORIGINS: by default the allowed origins follow the port (issue 12).
         "CLASSROOM_SHUTDOWN_SECONDS": "5",
         "CLASSROOM_RUN_WALL_SECONDS": "5",  # the time-limit test waits for it
         "RAY_USAGE_STATS_ENABLED": "0",
@@ -180,7 +181,7 @@ def browser() -> Iterator[Any]:
     """Module-scoped on purpose: Playwright's sync API keeps an event loop marked running on this thread until it
     stops, which would break every async test collected after the browser tests."""
     if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (scripts/install-system.sh installs it)")
+        unusable("chromium", "Debian's Chromium is not at /usr/bin/chromium (scripts/install-system.sh installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -220,6 +220,14 @@ def test_phone_width_and_dark_theme(make_class: Any, new_page: Any) -> None:
     for control in ("Run", "Stop"):
         box = page.get_by_role("button", name=control).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    for width in (375, 768, 1000):  # one column below 1100 px: editor and console as wide as the room
+        page.set_viewport_size({"width": width, "height": 740})
+        room = page.locator(".room").bounding_box()
+        assert room is not None
+        for pane in (".workspace", ".output"):
+            box = page.locator(pane).bounding_box()
+            assert box is not None and box["width"] >= room["width"] - 2, (width, pane, box, room)
+    page.set_viewport_size({"width": 375, "height": 740})
     toggle = page.locator("#theme-toggle")
     before = page.evaluate("getComputedStyle(document.body).backgroundColor")
     was_dark = toggle.get_attribute("aria-pressed") == "true"
@@ -228,3 +236,51 @@ def test_phone_width_and_dark_theme(make_class: Any, new_page: Any) -> None:
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") != before
     page.reload()
     expect(page.locator("html")).to_have_attribute("data-theme", "light" if was_dark else "dark")
+
+
+def test_hostile_display_names_are_shown_as_plain_text(make_class: Any, new_page: Any) -> None:
+    """Markup and bidi tricks in a name: the bidi override is gone at join, the markup shows as text on the class
+    page, in the room's people list and on the cursor label, and no script runs."""
+    klass = make_class("Names")
+    hostile = "<b>Eve</b><img src=x onerror=window.__pwned=1>\u202egnp.exe\u200b"  # the page takes 60 characters
+    shown = "<b>Eve</b><img src=x onerror=window.__pwned=1>gnp.exe"
+    eve, bob = new_page("eve"), new_page("bob")
+    eve_id = join(eve, klass.join_code, hostile)
+    bob_id = join(bob, klass.join_code, "Bob")
+    me = eve.context.request.get("/api/me").json()["user"]
+    assert me["display_name"] == shown
+    room = klass.room("Pair N", "pair", [eve_id, bob_id])
+    open_room(eve, room)  # Eve is online now: Bob's class page lists her
+    bob.reload()
+    expect(bob.locator(".people")).to_contain_text(shown)
+    open_room(bob, room)
+    type_code(eve, "x = 1\n")
+    expect(bob.locator(".room-head .people")).to_contain_text(shown)
+    expect(bob.locator(".cm-ySelectionInfo", has_text="gnp.exe")).to_be_visible()
+    for page in (eve, bob):
+        assert page.locator("img[src='x'], main b, .cm-ySelectionInfo b").count() == 0
+        assert page.evaluate("() => window.__pwned") is None
+
+
+def test_run_goes_over_the_rooms_socket_with_input(pair: tuple[Any, Any, str]) -> None:
+    """Issue 15: Run is one frame on the room's socket the page already holds; the output, the input() answer and
+    the verdict travel on it too — no POST /api/runs, no new WebSocket. The partner's page follows the same run."""
+    ada, grace, _room = pair
+    requests: list[str] = []
+    sockets: list[str] = []
+    ada.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
+    ada.on("websocket", lambda ws: sockets.append(ws.url))
+    replace_code(ada, 'print("ready")\nname = input("Who? ")\nprint("Hi " + name)\n')
+    expect_editor_text(grace, "Hi ")
+    ada.get_by_role("button", name="Run").click()
+    expect(ada.locator("#console .con-out").first).to_contain_text("ready", timeout=60_000)
+    expect(ada.locator("#console")).to_contain_text("Who?", timeout=30_000)
+    expect(ada.locator("#stdin")).to_be_enabled()
+    ada.locator("#stdin").fill("Grace")
+    ada.locator("#stdin").press("Enter")
+    expect(ada.locator("#console .con-out").last).to_contain_text("Hi Grace", timeout=30_000)
+    expect(ada.locator("#run-status")).to_contain_text("Finished", timeout=30_000)
+    expect(grace.locator("#console")).to_contain_text("Hi Grace", timeout=30_000)
+    expect(grace.locator("#console .con-in")).to_contain_text("Grace")
+    assert not [r for r in requests if "/api/runs" in r or "/api/tokens" in r], requests
+    assert sockets == [], sockets

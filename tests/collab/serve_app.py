@@ -28,8 +28,8 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from classroom.collab_ws import Authorize, RoomAccess, collab_endpoint
 from classroom.errors import Forbidden, Unauthenticated
+from classroom.rooms.routes import Authorize, RoomAccess, collab_endpoint
 from collab import RoomManager
 
 ALLOWED_ORIGINS = frozenset({"http://localhost:8000", "https://classroom.example"})
@@ -88,7 +88,7 @@ def uvicorn_config(app: Starlette, ws: str = "auto") -> uvicorn.Config:
 
 async def _main(args: argparse.Namespace, grants: Grants) -> None:
     from classroom import db
-    from classroom.collab_store import PiccoloDocumentStore
+    from classroom.rooms.store import PiccoloDocumentStore
     from collab import MemoryStore, RedisBus
 
     engine = db.engine_from_url(args.database)

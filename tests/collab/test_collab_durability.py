@@ -15,7 +15,7 @@ from collab_harness import NodeClient, PyClient, create_room, eventually, grants
 from piccolo.engine.base import Engine
 from pycrdt import Doc, Map
 
-from classroom.collab_store import PiccoloDocumentStore
+from classroom.rooms.store import PiccoloDocumentStore
 from collab.files import LAYOUT_UPDATE
 from collab.protocol import covers
 

@@ -9,6 +9,7 @@ import pytest
 from collab_harness import NodeClient, PyClient, eventually, grants_for, running_server
 
 from collab import MemoryStore, RedisBus, RoomManager
+from collab.room import REMOTE as REMOTE_OWNER
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 ROOM = "shared"
@@ -70,3 +71,25 @@ def _prefix() -> str:
 
 async def _text(manager: RoomManager, text: str) -> bool:
     return (await manager.files(ROOM)).get("main.py") == text
+
+
+async def test_a_replica_that_loads_late_shows_the_cursors_of_clients_on_the_other(redis_url: str) -> None:
+    """A cursor that does not move is never sent again (this client does not even renew it): the replica that
+    loads the room later must ask the others for their clients' awareness."""
+    from collab import protocol
+
+    prefix = _prefix()
+    left = RoomManager(MemoryStore(), bus=RedisBus(redis_url, prefix=prefix))
+    right = RoomManager(MemoryStore(), bus=RedisBus(redis_url, prefix=prefix))
+    grants = grants_for([ROOM])
+    async with running_server(left, grants) as left_url, running_server(right, grants) as right_url:
+        still = await PyClient.connect(left_url, ROOM)
+        await asyncio.wait_for(still.synced.wait(), 5)
+        cursor = (4242, 1, '{"user":{"name":"Still"},"cursor":{"line":3}}')
+        await still.ws.send(protocol.awareness_message(protocol.encode_awareness([cursor])))
+        await eventually(lambda: any(e[0] == 4242 for e in left._rooms[ROOM].awareness.snapshot()))
+        late = await PyClient.connect(right_url, ROOM)
+        await eventually(lambda: cursor in late.awareness)
+        # Answered once, by the replica whose client it is: the late replica does not echo it back as its own.
+        assert right._rooms[ROOM].awareness.snapshot(excluding=REMOTE_OWNER) == []
+        await asyncio.gather(still.close(), late.close())

@@ -8,20 +8,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-import pytest
+from must_work import unusable
 
 from execution import Backend, get_backend
+from execution.canaries import HostCanaries
 from execution.runtime import SANDBOX_UID
 from execution.selftest import self_test
 
 BACKENDS = ["bwrap", "nsjail", "docker", "docker-gvisor"]
-_unusable: dict[str, str] = {}
+_passed: set[str] = set()
 
 
-def usable_backend(name: str) -> Backend:
-    """The real backend, or ``pytest.skip`` with the reason its probe gives."""
-    if name in _unusable:
-        pytest.skip(_unusable[name])
+def usable_backend(name: str, guard: tuple[Path, ...] = ()) -> Backend:
+    """The real backend once its self-test passed (cached for the session only then: a failure, perhaps a
+    transient one under load, is tried afresh by the next test).
+
+    Not installed, or installed with a failing self-test: the test FAILS where the backend is required
+    (``CI=true``, ``CLASSROOM_TEST_REQUIRE_BACKENDS``; see :mod:`must_work`), else it skips with the reason.
+    """
+    if name in _passed:
+        return get_backend(name)
     backend = get_backend(name)
     missing = backend.unavailable_reason()
     if name.startswith("docker") and missing is not None and missing[0].startswith("runtime image"):
@@ -30,12 +36,11 @@ def usable_backend(name: str) -> Backend:
         build_image()  # once per machine: the image is built locally, no registry
         missing = backend.unavailable_reason()
     if missing is not None:
-        _unusable[name] = f"{name} unavailable: {missing[0]} (fix: {missing[1]})"
-        pytest.skip(_unusable[name])
-    report = asyncio.run(self_test(backend))
+        unusable(name, f"{name} unavailable: {missing[0]} (fix: {missing[1]})")
+    report = asyncio.run(self_test(backend, fresh=True, guard=guard))
     if not report.ok:
-        _unusable[name] = f"{name} self-test failed: {'; '.join(report.failures)}"
-        pytest.skip(_unusable[name])
+        unusable(name, f"{name} is installed but its confinement self-test FAILED: {'; '.join(report.failures)}")
+    _passed.add(name)
     return backend
 
 
@@ -48,13 +53,14 @@ class Canaries:
     env_var: str
     env_secret: str
     listener: socket.socket
+    host: HostCanaries  # the data directory, the checkout, /etc, /root, /home, /var
 
     @property
     def port(self) -> int:
         return int(self.listener.getsockname()[1])
 
     def secrets(self) -> list[str]:
-        return [self.file_secret, self.env_secret]
+        return [self.file_secret, self.env_secret, *self.host.secrets()]
 
     def listener_was_reached(self) -> bool:
         try:

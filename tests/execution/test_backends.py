@@ -1,4 +1,4 @@
-"""The Sandbox contract, on every real backend (skipped with the probe's reason where unusable)."""
+"""The Sandbox contract, on every real backend (where unusable: a required one fails, others skip; must_work.py)."""
 
 from __future__ import annotations
 

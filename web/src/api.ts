@@ -22,7 +22,14 @@ export interface RunSummary {
   id: string | number; status?: string; verdict?: string | null; exit_code?: number | null;
   wall_ms?: number | null; created_at?: string; user?: { display_name?: string } | null;
   user_name?: string; display_name?: string; user_id?: string; error?: { type?: string; message?: string; line?: number } | null;
+  finished_at?: string | null; kind?: string; score?: number | null;
 }
+export interface ForkPreview {
+  source_room_id: string; target_room_id: string | null; target_room_name: string | null; files: string[];
+  clashes: string[];
+}
+export interface ForkDone { id: string; target_room_id: string; mode: string; files: Record<string, string> }
+export interface ReturnLink { user_id: string; display_name: string; link: string; code: string }
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -85,4 +92,29 @@ export async function me(): Promise<Me | null> {
     if (e instanceof ApiError && e.status === 401) return null;
     throw e;
   }
+}
+
+// --- grading ------------------------------------------------------------------------------------------------
+export interface TestResult { name: string; passed: boolean; message: string; points: number }
+export interface GradeReport { loaded: boolean; error: string; tests: TestResult[] }
+export interface CheckInfo {
+  id: string; status: string; user_id: string; user_name: string; verdict: string | null;
+  score: number | null; points: number; grade: GradeReport | null; created_at: string; finished_at: string | null;
+}
+export interface RoomChecks {
+  exercise: string; title: string; points: number; test_count: number; best_score: number | null;
+  attempts: number; failed: number; passed_at: string | null; hints: string[]; hint_count: number;
+  hint_after: number; next_hint_in: number | null; checks: CheckInfo[];
+}
+export interface Cell { exercise: string; best: number | null; attempts: number; first_pass_at: string | null }
+export interface Gradebook {
+  class_id: string; exercises: { id: string; title: string; points: number }[];
+  students: { id: string; name: string; total: number; cells: Cell[] }[];
+}
+
+/** base64 of bytes, for JSON bodies. */
+export function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
 }

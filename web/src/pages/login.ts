@@ -26,9 +26,7 @@ boot(async () => {
     try {
       await post("/api/login", { username: user.value.trim(), password: pass.value });
       const next = safeNext();
-      const who = await me();
-      const classes = who?.classes ?? [];
-      location.href = next ?? (classes.length === 1 ? `/classes/${classes[0].id}` : "/");
+      location.href = next ?? "/";
     } catch (e) {
       error.textContent = e instanceof ApiError && e.status === 401
         ? "Wrong username or password."

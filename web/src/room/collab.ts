@@ -9,16 +9,16 @@ import { wsBase, wsToken } from "../api";
 
 export type ConnState = "connecting" | "online" | "offline" | "denied";
 
-export interface Person { name: string; color: string; colorLight: string }
+export interface Person { id: string; name: string; color: string; colorLight: string }
 
 const PALETTE = ["#e03131", "#1c7ed6", "#2f9e44", "#e8590c", "#7048e8", "#0c8599", "#c2255c", "#8f5b00"];
 
-const withColor = (name: string, color: string): Person => ({ name, color, colorLight: color + "33" });
+const withColor = (id: string, name: string, color: string): Person => ({ id, name, color, colorLight: color + "33" });
 
 export function personFor(id: string | number, name: string): Person {
   let hash = 0;
   for (const ch of String(id)) hash = (Math.imul(hash, 31) + ch.charCodeAt(0)) >>> 0;
-  return withColor(name, PALETTE[hash % PALETTE.length]);
+  return withColor(String(id), name, PALETTE[hash % PALETTE.length]);
 }
 
 export class RoomDoc {
@@ -35,22 +35,24 @@ export class RoomDoc {
   private syncedOnce: (() => void)[] = [];
   hasSynced = false;
 
-  constructor(readonly roomId: string, me: Person) {
+  constructor(readonly roomId: string, me: Person | null, private readonly extraParams: Record<string, string> = {}) {
     this.local = new IndexeddbPersistence(`classroom:${location.host}:room:${roomId}`, this.doc);
     this.provider = new WebsocketProvider(wsBase() + "/collab", roomId, this.doc, { connect: false });
     const awareness = this.provider.awareness;
-    awareness.setLocalStateField("user", me);
+    // An invisible observer (an instructor looking in) has no awareness state: not listed, no cursor.
+    if (me) awareness.setLocalStateField("user", me); else awareness.setLocalState(null);
     // Two people in a room must not share a colour: the later arrival (higher client id) moves to a free one.
+    // One person on two devices is one person: they keep one colour.
     awareness.on("change", () => {
       const mine = awareness.getLocalState()?.user as Person | undefined;
       if (!mine) return;
       const taken = new Set<string>();
       awareness.getStates().forEach((state, client) => {
-        if (client < this.doc.clientID && state?.user?.color) taken.add(state.user.color);
+        if (client < this.doc.clientID && state?.user?.color && state.user.id !== mine.id) taken.add(state.user.color);
       });
       if (!taken.has(mine.color)) return;
       const free = PALETTE.find((c) => !taken.has(c));
-      if (free) awareness.setLocalStateField("user", withColor(mine.name, free));
+      if (free) awareness.setLocalStateField("user", withColor(mine.id, mine.name, free));
     });
     this.provider.on("status", ({ status }: { status: string }) => {
       if (status === "connected") this.set("connecting", "Connected, syncing…");
@@ -109,7 +111,7 @@ export class RoomDoc {
     this.connecting = true;
     this.set("connecting", "Connecting…");
     try {
-      this.provider.params = { token: await wsToken() };
+      this.provider.params = { ...this.extraParams, token: await wsToken() };
       this.provider.connect();
     } catch {
       if (navigator.onLine) this.schedule(); else this.set("offline", "");

@@ -9,7 +9,7 @@ import {
   bracketMatching, HighlightStyle, indentOnInput, StreamLanguage, syntaxHighlighting,
 } from "@codemirror/language";
 import { python } from "@codemirror/legacy-modes/mode/python";
-import { EditorState, Extension, StateEffect, StateField } from "@codemirror/state";
+import { Compartment, EditorState, Extension, StateEffect, StateField } from "@codemirror/state";
 import {
   Decoration, DecorationSet, drawSelection, EditorView, highlightActiveLine, highlightActiveLineGutter,
   highlightSpecialChars, keymap, lineNumbers,
@@ -79,6 +79,8 @@ export class Editor {
   file: string | null = null;
   private text: Y.Text | null = null;
   private undo: Y.UndoManager | null = null;
+  // Rights can change while the page is open (a pair room switched to demo): reconfigured, not rebuilt.
+  private readonly access = new Compartment();
 
   constructor(private readonly opts: EditorOptions) {
     this.view = new EditorView({ parent: opts.parent, state: this.stateFor(null) });
@@ -110,17 +112,54 @@ export class Editor {
       syntaxHighlighting(highlight),
       theme,
       errorLine,
-      EditorState.readOnly.of(this.opts.readOnly || text === null),
-      EditorView.contentAttributes.of({
-        "aria-label": this.opts.label, "aria-describedby": "editor-help",
-        ...(this.opts.readOnly ? { "aria-readonly": "true" } : {}),
-      }),
+      this.access.of(this.accessExtensions(this.opts.readOnly || text === null)),
+      EditorView.contentAttributes.of({ "aria-label": this.opts.label, "aria-describedby": "editor-help" }),
     ];
     if (text) {
       this.undo = new Y.UndoManager(text);
       extensions.push(yCollab(text, this.opts.awareness, { undoManager: this.undo }));
     }
     return EditorState.create({ doc: text ? text.toString() : "", extensions });
+  }
+
+  private accessExtensions(readOnly: boolean): Extension {
+    return [EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly),
+      EditorView.contentAttributes.of(readOnly ? { "aria-readonly": "true" } : {})];
+  }
+
+  /** Make the editor read-only (or writable again) now, keeping the document, cursor and scroll. */
+  setReadOnly(readOnly: boolean): void {
+    this.opts.readOnly = readOnly;
+    this.view.dispatch({ effects: this.access.reconfigure(this.accessExtensions(readOnly || this.text === null)) });
+  }
+
+  get readOnly(): boolean { return this.opts.readOnly; }
+
+  /** The 1-based line of the cursor. */
+  cursorLine(): number {
+    return this.view.state.doc.lineAt(this.view.state.selection.main.head).number;
+  }
+
+  /** The first visible line (1-based), for follow-me's scroll position. */
+  topLine(): number {
+    const block = this.view.lineBlockAtHeight(this.view.scrollDOM.scrollTop);
+    return this.view.state.doc.lineAt(block.from).number;
+  }
+
+  /** Put the cursor at the start of a line and bring it to the middle of the view. */
+  gotoLine(line: number, focus = true): void {
+    const doc = this.view.state.doc;
+    if (line < 1 || line > doc.lines) return;
+    const at = doc.line(line).from;
+    this.view.dispatch({ selection: { anchor: at }, effects: EditorView.scrollIntoView(at, { y: "center" }) });
+    if (focus) this.view.focus();
+  }
+
+  /** Scroll so that ``line`` is the first visible line (follow-me). */
+  scrollToTop(line: number): void {
+    const doc = this.view.state.doc;
+    if (line < 1 || line > doc.lines) return;
+    this.view.dispatch({ effects: EditorView.scrollIntoView(doc.line(line).from, { y: "start" }) });
   }
 
   /** Shows `name` bound to `text` (no-op when it is already shown). */

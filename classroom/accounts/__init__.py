@@ -1,0 +1,1 @@
+"""Accounts: people and signing in (join, password, OIDC), who am I, API tokens, and the admin commands."""

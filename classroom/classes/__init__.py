@@ -1,0 +1,1 @@
+"""Classes: creating them, joining by code, rosters and removal, and the rooms of a class (personal, pair, demo)."""

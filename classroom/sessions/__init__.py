@@ -1,0 +1,1 @@
+"""Sessions: the control plane of a running class (hands, room modes, follow-me) and its analytics, at the edge."""
