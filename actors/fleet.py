@@ -261,19 +261,24 @@ class RayFleet:
         return int(await self._slots[slot].handle.pid.remote())
 
     async def close(self) -> None:
-        """Let every slot close its warm pool (removing its containers and cgroup folders), then kill it: a
-        slot killed outright leaves its warm sandboxes behind until the next start sweeps them."""
+        """Let every ready slot close its warm pool (removing its containers and cgroup folders), then kill
+        every slot, also when this call is cancelled (the server's shutdown bound ran out).
+
+        A slot that never answered ``ready`` is killed at once: on a loaded host its process may not even be
+        placed yet, and a close call would wait for its creation and its pool's start, eating the shutdown
+        bound the rooms need to flush. A slot killed outright leaves its warm sandboxes behind until the next
+        start sweeps them."""
         slots = list(self._slots.values())
-        closing = [s.handle.close.remote() for s in slots]
-        if closing:
-            done = await asyncio.wait(
-                [asyncio.ensure_future(_awaited(ref)) for ref in closing], timeout=CLOSE_TIMEOUT_SECONDS
-            )
-            log.info(
-                "fleet: %d of %d slots closed their sandboxes", sum(1 for t in done[0] if not t.exception()), len(slots)
-            )
-        for slot in slots:
-            self._drop(slot)
+        ready = [s for s in slots if s.ok]
+        try:
+            if ready:
+                closing = [asyncio.ensure_future(_awaited(s.handle.close.remote())) for s in ready]
+                done, _ = await asyncio.wait(closing, timeout=CLOSE_TIMEOUT_SECONDS)
+                closed = sum(1 for t in done if not t.exception())
+                log.info("fleet: %d of %d ready slots closed their sandboxes", closed, len(ready))
+        finally:
+            for slot in slots:
+                self._drop(slot)
 
 
 async def _awaited(ref: Any) -> Any:

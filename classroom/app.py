@@ -68,11 +68,16 @@ async def _start_all(parts: list[Component], started: list[Component]) -> None:
 
 async def _stop_all(parts: list[Component], budget: float) -> None:
     """Stop in reverse start order within ``budget`` seconds in all: each stop may use what the earlier ones
-    left, so quick stops leave time for slow ones (flushing rooms, shutting Ray down)."""
+    left, so quick stops leave time for slow ones (flushing rooms, shutting Ray down) — but at most half of it
+    while others wait, so one that hangs (slots still starting on a loaded host) cannot starve the rooms' flush.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget
-    for part in reversed(parts):
+    for index, part in enumerate(reversed(parts)):
         left = max(0.1, deadline - loop.time())
+        if index < len(parts) - 1:
+            left = max(0.1, left / 2)
+        log.info("stopping %s", part.name)
         try:
             await asyncio.wait_for(part.stop(), timeout=left)
         except TimeoutError:

@@ -22,6 +22,8 @@ EXIT_USAGE = 2
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import faulthandler
+
     import uvicorn
 
     from classroom.app import create_app
@@ -29,6 +31,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     install_redaction()  # before any line is logged: socket tokens travel in URLs, which access logs print
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    faulthandler.enable()  # a crash in native code (Ray, uvloop, pycrdt) prints every thread's Python stack
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -93,6 +95,22 @@ class Redis:
         return Health(True, "pong")
 
 
+def _reclaim_sigterm() -> None:
+    """Give SIGTERM back to the server's own handler after Ray started in this process.
+
+    Ray's C++ failure handler (absl) takes SIGTERM over when its core worker starts: it logs the signal, hands
+    it on, and leaves a 3 s alarm armed whose handler aborts the process. A graceful shutdown (draining
+    connections, flushing rooms, closing the slots' sandboxes) takes longer than that on a loaded host, so
+    SIGTERM ended in SIGABRT. Python still holds uvicorn's handler; installing it again replaces absl's.
+    Only the main thread may install handlers (a test's app runs its lifespan elsewhere: nothing to reclaim).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    handler = signal.getsignal(signal.SIGTERM)
+    if callable(handler):
+        signal.signal(signal.SIGTERM, handler)
+
+
 class Ray:
     """The Ray connection: a local Ray started in this process, or an existing cluster joined.
 
@@ -122,6 +140,7 @@ class Ray:
             # The web edge still serves rooms without Ray; runs will answer 503 and /readyz says why.
             self.error = f"{type(exc).__name__}: {exc}"
             log.error("ray: could not connect: %s", self.error)
+        _reclaim_sigterm()
 
     async def stop(self) -> None:
         from actors import cluster

@@ -60,3 +60,42 @@ def test_serve_with_ray_then_sigterm(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+SLOW_SHUTDOWN = """
+import asyncio, os, signal, sys, time
+from classroom import components
+from classroom.settings import load_settings
+
+got = []
+signal.signal(signal.SIGTERM, lambda *_: got.append(time.monotonic()))  # uvicorn's place: note it, carry on
+
+
+async def main() -> None:
+    ray = components.Ray(load_settings())
+    await ray.start()  # Ray's core worker starts here, in a worker thread as in the server
+    assert ray.error is None, ray.error
+    os.kill(os.getpid(), signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while not got and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert got, "the SIGTERM never reached the Python handler"
+    await asyncio.sleep(5)  # a graceful shutdown longer than Ray's 3 s alarm
+    await ray.stop()
+
+
+asyncio.run(main())
+print("clean exit", flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_shutdown_longer_than_three_seconds_is_not_aborted_by_ray(tmp_path: Path) -> None:
+    """Ray's C++ failure handler takes SIGTERM when Ray starts and leaves a 3 s abort alarm behind: the server
+    gives SIGTERM back to its own handler, so a slow graceful shutdown (a loaded host) ends cleanly."""
+    env = {**os.environ, "CLASSROOM_DATA_DIR": str(tmp_path), "CLASSROOM_SANDBOX_SLOTS": "1"}
+    done = subprocess.run([sys.executable, "-c", SLOW_SHUTDOWN], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, (done.returncode, done.stderr[-3000:])
+    assert "clean exit" in done.stdout
