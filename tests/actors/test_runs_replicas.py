@@ -79,11 +79,12 @@ async def replicas(
             server, task, port = await _serve(app)
             running.append((server, task))
             replicas.append(Replica(f"http://127.0.0.1:{port}", settings, app))
-        owner = replicas[0].app.state.runs.dispatcher
-        for _ in range(300):  # the owner's slots warm up
-            if owner.fleet.ready():
+        fleet = replicas[0].app.state.runs.dispatcher.fleet
+        for _ in range(1200):  # the owner's slots warm up (slower on a loaded host)
+            if len(fleet.ready()) == len(fleet.slots()) > 0:
                 break
             await asyncio.sleep(0.1)
+        assert fleet.ready(), fleet.unusable_reason() or fleet.slots()
         try:
             yield replicas[0], replicas[1]
         finally:
