@@ -433,8 +433,8 @@ export class Runner {
       return h("li", { "data-verdict": check && !passed ? "failed-check" : verdict, "data-run": String(r.id) },
         h("button", { type: "button", class: "run-open link", disabled: going,
           title: going ? "Still running" : "Open its output and the code that ran",
-          // No "Run" in this name: the Run button must stay the only button called that.
-          "aria-label": `${who}, ${when}: ${label} (open output and code)`,
+          // No "run" in this name, not even "running": the Run button must stay the only button called that.
+          "aria-label": `${who}, ${when}: ${going ? "in progress" : label} (open output and code)`,
           onclick: () => this.open(r) },
           h("span", { class: "verdict" }, label)),
         h("span", { class: "run-who" }, who),
