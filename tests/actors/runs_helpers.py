@@ -30,6 +30,17 @@ async def backend_or_skip() -> None:
 CLASS_OF: dict[str, str] = {}  # student id -> the class make_user enrolled them in
 
 
+async def slots_ready(dispatcher: Dispatcher) -> None:
+    """Wait until every slot of a server's dispatcher is ready (up to 120 s: Ray starts their processes two at a
+    time, slower on a loaded host); fail saying why when none is. Tests that expect a free slot start here."""
+    fleet: Any = dispatcher.fleet  # a RayFleet: slots() lists every slot, ready or not
+    for _ in range(1200):
+        if len(fleet.ready()) == len(fleet.slots()) > 0:
+            break
+        await asyncio.sleep(0.1)
+    assert fleet.ready(), fleet.unusable_reason() or fleet.slots()
+
+
 async def make_user(name: str = "student", role: str = "student") -> str:
     """A user; a student is also enrolled in a class of their own (:data:`CLASS_OF`), as every student is: a
     student in no class can do nothing but join one."""

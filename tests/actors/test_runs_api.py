@@ -12,7 +12,7 @@ import httpx
 import pytest
 import uvicorn
 import websockets
-from runs_helpers import CLASS_OF, backend_or_skip, frames_until, make_class, make_room, make_user
+from runs_helpers import CLASS_OF, backend_or_skip, frames_until, make_class, make_room, make_user, slots_ready
 
 from classroom.app import create_app
 from classroom.auth import tokens
@@ -82,12 +82,7 @@ async def live(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> Asy
             await asyncio.sleep(0.05)
         port = server.servers[0].sockets[0].getsockname()[1]
         live = Live(f"http://127.0.0.1:{port}", settings, app)
-        fleet = app.state.runs.dispatcher.fleet
-        for _ in range(1200):  # slots warm up (Ray starts their processes two at a time; slower on a loaded host)
-            if len(fleet.ready()) == len(fleet.slots()) > 0:
-                break
-            await asyncio.sleep(0.1)
-        assert fleet.ready(), fleet.unusable_reason() or fleet.slots()  # the tests start at a free slot
+        await slots_ready(app.state.runs.dispatcher)
         yield live
         await live.http.aclose()
         server.should_exit = True

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import uvicorn
 import websockets
-from runs_helpers import CLASS_OF, backend_or_skip, frames_until, make_class, make_room, make_user
+from runs_helpers import CLASS_OF, backend_or_skip, frames_until, make_class, make_room, make_user, slots_ready
 
 from classroom.app import create_app
 from classroom.auth import tokens
@@ -79,12 +79,7 @@ async def replicas(
             server, task, port = await _serve(app)
             running.append((server, task))
             replicas.append(Replica(f"http://127.0.0.1:{port}", settings, app))
-        fleet = replicas[0].app.state.runs.dispatcher.fleet
-        for _ in range(1200):  # the owner's slots warm up (slower on a loaded host)
-            if len(fleet.ready()) == len(fleet.slots()) > 0:
-                break
-            await asyncio.sleep(0.1)
-        assert fleet.ready(), fleet.unusable_reason() or fleet.slots()
+        await slots_ready(replicas[0].app.state.runs.dispatcher)  # the owner's
         try:
             yield replicas[0], replicas[1]
         finally:
